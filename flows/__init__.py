@@ -1,0 +1,1 @@
+"""Prefect flows: one per process in PROCESSES.md, one run per case."""

@@ -1,0 +1,1 @@
+"""kefu: a customer-service department's processes as auditable Prefect 3 workflows."""

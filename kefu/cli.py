@@ -1,0 +1,405 @@
+"""The ``kefu`` command line. Every command takes ``--json``; exit 0 on success, 2 on bad
+input (the message names the field and the fix), 1 on an internal error."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from kefu.runtime import configure_prefect
+
+configure_prefect()  # before anything imports Prefect
+
+from kefu import cases, runtime  # noqa: E402
+from kefu.rules import ConfigError, load_rules  # noqa: E402
+from kefu.store import UnknownCase  # noqa: E402
+from kefu.texts import local_time, mask_phone  # noqa: E402
+from models.complaint import CaseState, Step  # noqa: E402
+from models.inputs import ContactRegistration  # noqa: E402
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="kefu 客服: a customer-service department on Prefect.")
+complaint_app = typer.Typer(no_args_is_help=True, help="P1 complaint handling 投诉处理.")
+contact_app = typer.Typer(no_args_is_help=True, help="Consultations 咨询 and queries 查询.")
+case_app = typer.Typer(no_args_is_help=True, help="Cases of every process.")
+config_app = typer.Typer(no_args_is_help=True, help="The department's rules (config/).")
+app.add_typer(complaint_app, name="complaint")
+app.add_typer(contact_app, name="contact")
+app.add_typer(case_app, name="case")
+app.add_typer(config_app, name="config")
+
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
+
+
+class BadInput(Exception):
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem} — {fix}")
+        self.field, self.problem, self.fix = field, problem, fix
+
+
+def _emit(as_json: bool, data: Any, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map kefu's errors to exit codes and messages, the same way for every command."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("as_json", False)
+        try:
+            return fn(*args, **kwargs)
+        except (cases.InputRefused, BadInput) as exc:
+            _fail(as_json, 2, {"field": exc.field, "problem": exc.problem, "fix": exc.fix})
+        except UnknownCase as exc:
+            _fail(as_json, 2, {"field": "case_id", "problem": f"no case {exc.case_id!r}",
+                               "fix": "check the id with `kefu case list`"})
+        except ConfigError as exc:
+            _fail(as_json, 2, {"field": f"{exc.file}: {exc.key}", "problem": exc.problem, "fix": exc.fix})
+        except typer.Exit:
+            raise
+        except Exception as exc:  # an internal error: say what, keep the traceback for the logs
+            traceback.print_exc(file=sys.stderr)
+            _fail(as_json, 1, {"field": None, "problem": f"internal error: {exc}", "fix": "see the traceback above"})
+
+    return wrapper
+
+
+def _fail(as_json: bool, code: int, error: dict[str, Any]) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": error}, ensure_ascii=False))
+    else:
+        where = f"{error['field']}: " if error["field"] else ""
+        typer.echo(f"error: {where}{error['problem']}\n  fix: {error['fix']}", err=True)
+    raise typer.Exit(code)
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.astimezone(runtime.rules().department.department.zone).isoformat()
+
+
+def case_json(state: CaseState) -> dict[str, Any]:
+    intake = state.intake
+    events = runtime.store().events(state.case_id)
+    return {
+        "case_id": state.case_id, "process": state.process, "kind": state.kind, "severity": state.severity,
+        "status": state.status, "step": state.step, "round": state.round, "outcome": state.outcome,
+        "customer": {"name": intake.get("name"), "phone": mask_phone(intake.get("phone", "")),
+                     "member": intake.get("member"), "order_ref": intake.get("order_ref")},
+        "channel": intake.get("channel"), "content": intake.get("content"),
+        "classified_by": intake.get("classified_by"),
+        "opened_at": _iso(state.opened_at), "closed_at": _iso(state.closed_at),
+        "flow_run_id": state.flow_run_id,
+        "flow_run_url": f"{_dashboard()}/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else None,
+        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": _iso(e.at), "payload": e.payload}
+                   for e in events],
+        "deadlines": [{"step": d.step, "round": d.round, "due_at": _iso(d.due_at), "met_at": _iso(d.met_at),
+                       "policy": d.policy} for d in state.deadlines],
+    }
+
+
+def _dashboard() -> str:
+    from kefu.settings import get_settings
+
+    return get_settings().dashboard_url
+
+
+def case_text(state: CaseState) -> str:
+    rules = runtime.rules()
+    data = case_json(state)
+    lines = [
+        f"{state.case_id}  {state.kind}/{state.severity or '-'}  {state.status}"
+        + (f"  waits at: {state.step}" if state.step else f"  outcome: {state.outcome}"),
+        f"  customer: {data['customer']['name']} {data['customer']['phone']} via {data['channel']}"
+        + ("  member" if data["customer"]["member"] else ""),
+        f"  content:  {data['content']}",
+    ]
+    open_deadline = next((d for d in state.open_deadlines() if d.step == state.step), None)
+    if open_deadline:
+        lines.append(f"  due:      {local_time(rules, open_deadline.due_at)}  ({open_deadline.policy})")
+    if data["flow_run_url"]:
+        lines.append(f"  run:      {data['flow_run_url']}")
+    lines.append("  timeline:")
+    for e in data["events"]:
+        lines.append(f"    {e['seq']:>3}  {e['at'][:16].replace('T', ' ')}  {e['actor']:<12} {e['type']}")
+    return "\n".join(lines)
+
+
+# -- complaint commands ------------------------------------------------------------------------
+
+@complaint_app.command("open")
+@command
+def complaint_open(
+    name: str = typer.Option(..., "--name", help="Complainant 投诉人."),
+    phone: str = typer.Option(..., "--phone", help="Contact phone."),
+    channel: str = typer.Option(..., "--channel", help="phone, in_person, fax, chat, email, sms, web."),
+    content: str = typer.Option(..., "--content", help="What the customer said 投诉内容."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="consultation, query or complaint (default: classified)."),
+    severity: Optional[str] = typer.Option(None, "--severity", help="general, major or crisis (default: classified)."),
+    member: bool = typer.Option(False, "--member", help="The customer is a member."),
+    order: Optional[str] = typer.Option(None, "--order", help="Order reference."),
+    received_at: Optional[datetime] = typer.Option(None, "--at", help="When it was received (ISO-8601 with offset)."),
+    by: str = typer.Option("intake", "--by", help="Who registered it."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Register a contact (step 1, 投诉受理) and start its flow run."""
+    from pydantic import ValidationError
+
+    try:
+        reg = ContactRegistration(name=name, phone=phone, channel=channel, content=content, kind=kind,
+                                  severity=severity, member=member, order_ref=order, received_at=received_at, by=by)
+    except ValidationError as exc:
+        raise cases.refusal_from_validation(exc) from None
+    state = cases.register_contact(runtime.store(), runtime.rules(), reg)
+    note = _start_run_or_warn(state)
+    state = runtime.store().state(state.case_id)
+    _emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}")
+    if not as_json:
+        typer.echo(f"  {state.kind}/{state.severity or '-'}, waits at {state.step}; flow run {note}", err=True)
+
+
+def _start_run_or_warn(state: CaseState) -> str:
+    from kefu import orchestration
+
+    try:
+        orchestration.start_run(state)
+        return "started"
+    except Exception as exc:  # the case is recorded; the executor catches up with `kefu case sync`
+        typer.echo(f"warning: case recorded, but its flow run did not start ({exc}); "
+                   "start kefu with `kefu up`, then `kefu case sync`", err=True)
+        return "not started"
+
+
+def _decide(case_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:
+    from kefu import orchestration
+
+    store, rules = runtime.store(), runtime.rules()
+    parsed = cases.parse_input(step, data)
+    state = cases.submit(store, rules, case_id, step, parsed)
+    try:
+        note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
+    except Exception as exc:
+        note = "not woken"
+        typer.echo(f"warning: recorded, but the flow run could not be woken ({exc}); run `kefu case sync {case_id}`",
+                   err=True)
+    state = store.state(case_id)
+    _emit(as_json, {**case_json(state), "flow_run": note},
+          f"{case_id}: {step} recorded; now {'waits at ' + str(state.step) if state.step else state.status} (flow run {note})")
+
+
+@complaint_app.command("judge")
+@command
+def complaint_judge(
+    case_id: str = typer.Argument(..., help="Case id."),
+    upheld: Optional[bool] = typer.Option(None, "--upheld/--not-upheld", help="Is the complaint upheld?"),
+    department: Optional[str] = typer.Option(None, "--department", help="Responsible department (upheld)."),
+    reason: str = typer.Option(..., "--reason", help="Reason for the judgement."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 2, 投诉判定: upheld (naming the responsible department) or not upheld."""
+    if upheld is None:
+        raise BadInput("upheld", "say whether the complaint is upheld", "add --upheld --department D, or --not-upheld")
+    _decide(case_id, Step.JUDGEMENT, {"upheld": upheld, "department": department, "reason": reason, "by": by}, as_json)
+
+
+@complaint_app.command("investigate")
+@command
+def complaint_investigate(
+    case_id: str = typer.Argument(...),
+    cause: str = typer.Option(..., "--cause", help="The concrete cause."),
+    responsible: str = typer.Option(..., "--responsible", help="The directly responsible person."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 3, 展开调查: the cause and the responsible person."""
+    _decide(case_id, Step.INVESTIGATION, {"cause": cause, "responsible": responsible, "by": by}, as_json)
+
+
+@complaint_app.command("propose")
+@command
+def complaint_propose(
+    case_id: str = typer.Argument(...),
+    option: list[str] = typer.Option(..., "--option", help="A candidate solution (repeat for more)."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 4, 提出处理方案: one or more candidate solutions."""
+    _decide(case_id, Step.PROPOSAL, {"options": option, "by": by}, as_json)
+
+
+@complaint_app.command("approve")
+@command
+def complaint_approve(
+    case_id: str = typer.Argument(...),
+    choice: int = typer.Option(..., "--choice", help="Number of the chosen option (1 = first)."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 4, 批示: a person with the approving role chooses one option."""
+    _decide(case_id, Step.APPROVAL, {"choice": choice, "by": by}, as_json)
+
+
+@complaint_app.command("implement")
+@command
+def complaint_implement(
+    case_id: str = typer.Argument(...),
+    accepted: Optional[bool] = typer.Option(None, "--accepted/--rejected", help="Did the customer accept?"),
+    signature: Optional[str] = typer.Option(None, "--signature", help="The customer's signature (name)."),
+    feedback: Optional[str] = typer.Option(None, "--feedback", help="The customer's feedback."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 5, 实施处理方案: the customer accepts (signs) or rejects; a rejection goes back to step 4."""
+    if accepted is None:
+        raise BadInput("accepted", "say whether the customer accepted", "add --accepted --signature NAME, or --rejected")
+    _decide(case_id, Step.IMPLEMENTATION,
+            {"accepted": accepted, "signature": signature, "feedback": feedback, "by": by}, as_json)
+
+
+@complaint_app.command("review")
+@command
+def complaint_review(
+    case_id: str = typer.Argument(...),
+    summary: str = typer.Option(..., "--summary", help="Summary and evaluation."),
+    improvement: list[str] = typer.Option([], "--improvement", help="An improvement measure (repeat for more)."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Step 6, 总结评价: summary and improvements; the case closes and a callback is requested."""
+    _decide(case_id, Step.REVIEW, {"summary": summary, "improvements": improvement, "by": by}, as_json)
+
+
+@contact_app.command("answer")
+@command
+def contact_answer(
+    case_id: str = typer.Argument(...),
+    answer: str = typer.Option(..., "--answer", help="The answer given to the customer."),
+    by: str = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Answer a consultation or query; it closes."""
+    _decide(case_id, Step.ANSWER, {"answer": answer, "by": by}, as_json)
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+@case_app.command("show")
+@command
+def case_show(case_id: str = typer.Argument(...), as_json: bool = JsonOpt) -> None:
+    """A case's timeline: events with actors and times, current step, open deadline."""
+    state = runtime.store().state(case_id)
+    _emit(as_json, case_json(state), case_text(state))
+
+
+@case_app.command("list")
+@command
+def case_list(
+    status: Optional[str] = typer.Option(None, "--status", help="open or closed."),
+    step: Optional[str] = typer.Option(None, "--step", help="The step cases wait at."),
+    limit: int = typer.Option(200, "--limit"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Cases, newest first."""
+    if status not in (None, "open", "closed"):
+        raise BadInput("status", f"unknown status {status!r}", "use open or closed")
+    if step is not None and step not in {s.value for s in Step}:
+        raise BadInput("step", f"unknown step {step!r}", f"use one of {', '.join(s.value for s in Step)}")
+    rows = runtime.store().cases(status=status, step=step, limit=limit)
+    data = [{"case_id": c.id, "process": c.process, "kind": c.kind, "severity": c.severity, "status": c.status,
+             "step": c.step, "customer": c.customer_name, "opened_at": _iso(c.opened_at)} for c in rows]
+    text = "\n".join(f"{c['case_id']:<18} {c['kind']:<13} {c['severity'] or '-':<8} {c['status']:<7} "
+                     f"{c['step'] or '-':<15} {c['customer']}" for c in data) or "(no cases)"
+    _emit(as_json, data, text)
+
+
+@case_app.command("sync")
+@command
+def case_sync(case_id: Optional[str] = typer.Argument(None), as_json: bool = JsonOpt) -> None:
+    """Make Prefect catch up with the record: start or wake the flow runs of open cases."""
+    from kefu import orchestration
+
+    ids = [case_id] if case_id else [c.id for c in runtime.store().cases(status="open", limit=100000)]
+    done = {cid: orchestration.catch_up(runtime.store().state(cid)) for cid in ids}
+    _emit(as_json, done, "\n".join(f"{cid}: {what}" for cid, what in done.items()) or "(no open cases)")
+
+
+# -- rules and people --------------------------------------------------------------------------
+
+@config_app.command("show")
+@command
+def config_show(as_json: bool = JsonOpt) -> None:
+    """The effective, validated rules."""
+    rules = runtime.rules()
+    data = {"directory": str(rules.directory), "version": rules.version,
+            "department": rules.department.model_dump(), "complaint": rules.complaint.model_dump()}
+    import yaml
+
+    _emit(as_json, data, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+@config_app.command("check")
+@command
+def config_check(directory: Path = typer.Argument(..., help="A config folder to validate."), as_json: bool = JsonOpt) -> None:
+    """Validate a config folder without using it."""
+    rules = load_rules(directory)
+    _emit(as_json, {"ok": True, "directory": str(directory), "version": rules.version},
+          f"{directory}: ok (version {rules.version})")
+
+
+@app.command("staff")
+@command
+def staff(role: Optional[str] = typer.Option(None, "--role"), as_json: bool = JsonOpt) -> None:
+    """The roster: id, name, role, e-mail."""
+    rules = runtime.rules()
+    if role is not None and role not in rules.department.roles:
+        raise BadInput("role", f"unknown role {role!r}", f"use one of {', '.join(rules.department.roles)}")
+    rows = [s.model_dump() for s in rules.department.staff if role is None or s.role == role]
+    _emit(as_json, rows, "\n".join(f"{s['id']:<12} {s['name']:<6} {s['role']:<11} {s['email']}" for s in rows))
+
+
+# -- running kefu ------------------------------------------------------------------------------
+
+@app.command("up")
+@command
+def up(detach: bool = typer.Option(False, "--detach", help="Start and return; `kefu down` stops."),
+       as_json: bool = JsonOpt) -> None:
+    """Start the local Prefect server and the runner; print the dashboard URL."""
+    from kefu import local
+
+    info = local.up(detach=detach, announce=lambda text: None if as_json else typer.echo(text))
+    _emit(as_json, info, "")
+
+
+@app.command("down")
+@command
+def down(as_json: bool = JsonOpt) -> None:
+    """Stop what `kefu up` started."""
+    from kefu import local
+
+    stopped = local.down()
+    _emit(as_json, {"stopped": stopped}, "stopped: " + (", ".join(stopped) or "nothing was running"))
+
+
+@app.command("demo")
+@command
+def demo(as_json: bool = JsonOpt) -> None:
+    """A working day of a department, on the embedded default."""
+    from kefu import demo as demo_module
+
+    demo_module.run(as_json=as_json)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The composition root: which database, which rules, which Prefect server.
+
+Everything that differs between the embedded default and a scaled-out install is decided
+here, from settings; flows, tasks and the CLI ask this module and never build their own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from kefu.rules import Rules, current_rules
+from kefu.settings import Settings, get_settings
+from kefu.store import CaseStore
+
+_store: CaseStore | None = None
+
+
+def store() -> CaseStore:
+    global _store
+    if _store is None:
+        from kefu.db import current_engine
+
+        _store = CaseStore(current_engine())
+    return _store
+
+
+def rules() -> Rules:
+    return current_rules()
+
+
+def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
+    """Prefect settings for the embedded default; anything already in the environment wins."""
+    settings = settings or get_settings()
+    home = (settings.home / "prefect").resolve()
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": settings.api_url,
+        # Offline machines: telemetry would do DNS lookups and log errors.
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        # A resume reaches the runner within a second instead of ten.
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_API_DATABASE_CONNECTION_URL": os.environ.get(
+            "PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+        ),
+        "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+        "PREFECT_UI_API_URL": settings.api_url,
+    }
+
+
+def configure_prefect() -> None:
+    """Put the Prefect settings into this process's environment before Prefect is imported."""
+    for key, value in prefect_environment().items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,59 @@
+"""Runtime settings, read from ``KEFU_*`` environment variables.
+
+The embedded default needs none of them: kefu keeps its SQLite file, its Prefect
+server's database and its outbox under ``./var/``. Scale-out changes URLs, not code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", extra="ignore")
+
+    home: Path = Path("var")
+    database_url: str | None = None
+    config_dir: Path = REPO_ROOT / "config"
+    # Freezes the business clock (tests, simulations, the demo); ISO-8601 with an offset.
+    now: datetime | None = None
+    smtp_url: str | None = None
+    outbox_dir: Path | None = None
+    prefect_port: int = 4200
+    # Where ops open the dashboard and where the CLI reaches Prefect; PREFECT_API_URL wins if set.
+    prefect_api_url: str | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _now_needs_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("KEFU_NOW needs a UTC offset, e.g. 2026-11-23T09:00:00+08:00")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'kefu.db').resolve()}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.home / "outbox"
+
+    @property
+    def api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.api_url.removesuffix("/api")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""kefu's records: the case tables, the events, the human inputs and the reducers."""

@@ -1,0 +1,93 @@
+"""The tables. The event log is the truth; ``kefu_case`` and ``kefu_deadline`` are
+projections of it, rewritten in the same transaction as the events they follow from,
+so listing cases and finding due deadlines are indexed queries, not replays."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the column.
+
+    SQLite silently drops offsets, so every database stores UTC and nothing else."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store naive datetime {value.isoformat()}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "kefu_case"
+
+    id: str = Field(primary_key=True, max_length=40)
+    process: str = Field(index=True, max_length=20)
+    kind: str = Field(max_length=20)
+    severity: str | None = Field(default=None, max_length=20)
+    status: str = Field(index=True, max_length=10)
+    step: str | None = Field(default=None, index=True, max_length=30)
+    customer_name: str = Field(max_length=200)
+    opened_at: datetime = utc_column()
+    closed_at: datetime | None = utc_column(nullable=True)
+    last_seq: int = 0
+    flow_run_id: str | None = Field(default=None, max_length=40)
+
+
+class CaseEvent(SQLModel, table=True):
+    __tablename__ = "kefu_event"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "seq", name="uq_event_case_seq"),
+        # A step that may run twice (a resumed flow, a retried task) records once.
+        sa.UniqueConstraint("case_id", "idem_key", name="uq_event_case_idem"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="kefu_case.id", max_length=40)
+    seq: int
+    type: str = Field(max_length=60)
+    actor: str = Field(max_length=80)
+    at: datetime = utc_column()
+    recorded_at: datetime = utc_column()
+    idem_key: str | None = Field(default=None, max_length=120)
+    config_version: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Deadline(SQLModel, table=True):
+    __tablename__ = "kefu_deadline"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "step", "round", name="uq_deadline_case_step_round"),
+        # The sweep asks only for open deadlines that are due: its cost follows what is due.
+        sa.Index(
+            "ix_deadline_open_due",
+            "due_at",
+            postgresql_where=sa.text("met_at IS NULL"),
+            sqlite_where=sa.text("met_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="kefu_case.id", index=True, max_length=40)
+    step: str = Field(max_length=30)
+    round: int = 1
+    opened_at: datetime = utc_column()
+    due_at: datetime = utc_column()
+    met_at: datetime | None = utc_column(nullable=True)
+    policy: str = Field(max_length=120)
