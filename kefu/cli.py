@@ -17,7 +17,7 @@ from kefu.runtime import configure_prefect
 
 configure_prefect()  # before anything imports Prefect
 
-from kefu import cases, runtime  # noqa: E402
+from kefu import cases, runtime, service  # noqa: E402
 from kefu.rules import ConfigError, load_rules  # noqa: E402
 from kefu.store import UnknownCase  # noqa: E402
 from kefu.texts import local_time, mask_phone  # noqa: E402
@@ -164,39 +164,18 @@ def complaint_open(
                                   severity=severity, member=member, order_ref=order, received_at=received_at, by=by)
     except ValidationError as exc:
         raise cases.refusal_from_validation(exc) from None
-    state = cases.register_contact(runtime.store(), runtime.rules(), reg)
-    note = _start_run_or_warn(state)
-    state = runtime.store().state(state.case_id)
+    state, note = service.open_contact(reg)
+    if note != "started":
+        typer.echo(f"warning: case recorded, but its flow run {note}", err=True)
     _emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}")
     if not as_json:
         typer.echo(f"  {state.kind}/{state.severity or '-'}, waits at {state.step}; flow run {note}", err=True)
 
 
-def _start_run_or_warn(state: CaseState) -> str:
-    from kefu import orchestration
-
-    try:
-        orchestration.start_run(state)
-        return "started"
-    except Exception as exc:  # the case is recorded; the executor catches up with `kefu case sync`
-        typer.echo(f"warning: case recorded, but its flow run did not start ({exc}); "
-                   "start kefu with `kefu up`, then `kefu case sync`", err=True)
-        return "not started"
-
-
 def _decide(case_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:
-    from kefu import orchestration
-
-    store, rules = runtime.store(), runtime.rules()
-    parsed = cases.parse_input(step, data)
-    state = cases.submit(store, rules, case_id, step, parsed)
-    try:
-        note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
-    except Exception as exc:
-        note = "not woken"
-        typer.echo(f"warning: recorded, but the flow run could not be woken ({exc}); run `kefu case sync {case_id}`",
-                   err=True)
-    state = store.state(case_id)
+    state, note = service.decide(case_id, step, data)
+    if note.startswith("not woken"):
+        typer.echo(f"warning: recorded, but the flow run was {note}", err=True)
     _emit(as_json, {**case_json(state), "flow_run": note},
           f"{case_id}: {step} recorded; now {'waits at ' + str(state.step) if state.step else state.status} (flow run {note})")
 

@@ -1,0 +1,37 @@
+"""What a person does, as one call: record it in the case, then make the flow run catch up.
+
+The CLI, the demo's scripted people and the benchmark all act through these two functions,
+so each path a person can take is the same code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kefu import cases, orchestration, runtime
+from models.complaint import CaseState
+from models.inputs import ContactRegistration
+
+
+def open_contact(reg: ContactRegistration) -> tuple[CaseState, str]:
+    """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
+    state = cases.register_contact(runtime.store(), runtime.rules(), reg)
+    try:
+        orchestration.start_run(state)
+        note = "started"
+    except Exception as exc:  # the executor catches up with `kefu case sync`
+        note = f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
+    return runtime.store().state(state.case_id), note
+
+
+def decide(case_id: str, step: str, data: dict[str, Any]) -> tuple[CaseState, str]:
+    """Record a person's decision at ``step`` (refused with :class:`cases.InputRefused` if it breaks
+    a rule; nothing is recorded then) and wake the case's flow run."""
+    store, rules = runtime.store(), runtime.rules()
+    parsed = cases.parse_input(step, data)
+    state = cases.submit(store, rules, case_id, step, parsed)
+    try:
+        note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
+    except Exception as exc:
+        note = f"not woken ({exc.__class__.__name__}: {exc}); run `kefu case sync {case_id}`"
+    return store.state(case_id), note
