@@ -106,6 +106,8 @@ def up(detach: bool, announce: Callable[[str], None] = print) -> dict:
         announce("running in the background; `kefu down` stops it")
         return info
     announce("Ctrl-C stops kefu")
+    # A service manager stops us with SIGTERM: treat it like Ctrl-C so nothing is orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while True:
             time.sleep(1)
