@@ -40,13 +40,28 @@ class InputRefused(Exception):
         super().__init__(f"{field}: {problem} — {fix}")
 
 
+# What to write instead, per field, when an input's shape is wrong.
+FIELD_FIXES = {
+    "phone": "give the customer's phone number in digits, e.g. 13812345678 or +86 138 1234 5678",
+    "content": "write what the customer said",
+    "name": "give the complainant's name",
+    "received_at": "give an ISO-8601 time with its UTC offset, e.g. 2026-11-23T09:30:00+08:00",
+    "by": "give your staff id (see `kefu staff`)",
+    "options": "give at least one --option",
+    "choice": "choose an option by its number, 1 for the first",
+    "signature": "add --signature with the customer's name",
+    "department": "with --upheld give --department (see `kefu config show`); with --not-upheld give none",
+}
+
+
 def refusal_from_validation(exc: ValidationError) -> InputRefused:
     error = exc.errors()[0]
     message = error["msg"].removeprefix("Value error, ")
     field = ".".join(str(p) for p in error["loc"])
     if ": " in message and not field:
         field, message = message.split(": ", 1)
-    return InputRefused(field or "input", message, "correct this value and try again")
+    field = field or "input"
+    return InputRefused(field, message, FIELD_FIXES.get(field.split(".")[0], "correct this value and try again"))
 
 
 # -- the shared write path ----------------------------------------------------------------------

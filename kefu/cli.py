@@ -152,7 +152,7 @@ def complaint_open(
     severity: Optional[str] = typer.Option(None, "--severity", help="general, major or crisis (default: classified)."),
     member: bool = typer.Option(False, "--member", help="The customer is a member."),
     order: Optional[str] = typer.Option(None, "--order", help="Order reference."),
-    received_at: Optional[datetime] = typer.Option(None, "--at", help="When it was received (ISO-8601 with offset)."),
+    received_at: Optional[str] = typer.Option(None, "--at", help="When it was received (ISO-8601 with offset)."),
     by: str = typer.Option("intake", "--by", help="Who registered it."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -160,8 +160,12 @@ def complaint_open(
     from pydantic import ValidationError
 
     try:
+        at = datetime.fromisoformat(received_at) if received_at else None
+    except ValueError:
+        raise BadInput("at", f"{received_at!r} is not a time", cases.FIELD_FIXES["received_at"]) from None
+    try:
         reg = ContactRegistration(name=name, phone=phone, channel=channel, content=content, kind=kind,
-                                  severity=severity, member=member, order_ref=order, received_at=received_at, by=by)
+                                  severity=severity, member=member, order_ref=order, received_at=at, by=by)
     except ValidationError as exc:
         raise cases.refusal_from_validation(exc) from None
     state, note = service.open_contact(reg)
