@@ -1,0 +1,102 @@
+"""Shared fixtures: the shipped rules, a case store on SQLite and on PostgreSQL, a frozen
+business clock, and an environment for in-process CLI runs.
+
+Generic on purpose: suites with special needs (tests/flows/) bring their own conftest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from kefu import clock
+from kefu.db import make_engine
+from kefu.rules import Rules, load_rules
+from kefu.store import CaseStore
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO / "config"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The business clock's default for tests: a Monday morning in the department's zone.
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    """The shipped config/ (immutable, so one load serves the session)."""
+    return load_rules(CONFIG_DIR)
+
+
+@pytest.fixture
+def frozen_clock():
+    """The business clock frozen at 2026-11-23 09:30 +08:00; restored afterwards."""
+    previous_frozen, previous_loaded = clock._frozen, clock._loaded
+    clock.set_now(NOW)
+    yield clock
+    clock._frozen, clock._loaded = previous_frozen, previous_loaded
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> CaseStore:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kefu.db'}")
+    yield CaseStore(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_store() -> CaseStore:
+    """A CaseStore on PostgreSQL, in a schema of its own that is dropped afterwards."""
+    schema = f"kefu_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    # libpq's `options` puts every connection of this engine into the schema.
+    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield CaseStore(engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request) -> CaseStore:
+    """The same tests on both backends kefu supports."""
+    return request.getfixturevalue({"sqlite": "sqlite_store", "postgres": "pg_store"}[request.param])
+
+
+def _clear_caches() -> None:
+    from kefu import runtime
+    from kefu.db import engine_for
+    from kefu.rules import rules_from
+    from kefu.settings import get_settings
+
+    get_settings.cache_clear()
+    rules_from.cache_clear()
+    engine_for.cache_clear()
+    runtime._store = None
+
+
+@pytest.fixture
+def kefu_env(tmp_path, monkeypatch, frozen_clock):
+    """KEFU_HOME and KEFU_DATABASE_URL under tmp_path, the shipped config, a frozen clock,
+    and kefu's cached settings/rules/engine/store cleared before and after."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("KEFU_HOME", str(home))
+    monkeypatch.setenv("KEFU_DATABASE_URL", f"sqlite:///{tmp_path / 'kefu.db'}")
+    monkeypatch.setenv("KEFU_CONFIG_DIR", str(CONFIG_DIR))
+    monkeypatch.delenv("KEFU_NOW", raising=False)
+    _clear_caches()
+    yield home
+    from kefu import runtime
+
+    if runtime._store is not None:
+        runtime._store.engine.dispose()
+    _clear_caches()
