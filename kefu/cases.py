@@ -8,14 +8,15 @@ re-read and decide again. Steps that may run twice record once (idempotency keys
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
-from kefu import clock
-from kefu.rules import Rules, to_delta
+from kefu import clock, deadlines
+from kefu.rules import Rules
 from kefu.store import CaseStore, ConcurrentChange, NewEvent
-from kefu.texts import local_time, render
+from kefu.texts import local_time, mask_phone, render
 from models.complaint import HUMAN_STEPS, STEP_EVENT, CaseState, EventType, Step, apply, RecordedEvent
 from models.inputs import ContactRegistration, STEP_INPUT, _Input
 
@@ -67,7 +68,8 @@ def refusal_from_validation(exc: ValidationError) -> InputRefused:
 # -- the shared write path ----------------------------------------------------------------------
 
 def _deadline_events(rules: Rules, before: CaseState, events: list[NewEvent]) -> list[NewEvent]:
-    """Close the deadline of the step a case leaves, open one for the human step it enters."""
+    """Close the deadline of the step a case leaves, open one for the human step it enters, and
+    move every open deadline when the customer stops or restarts the clock."""
     after = before.model_copy(deep=True)
     extra: list[NewEvent] = []
     for offset, event in enumerate(events, start=1):
@@ -86,19 +88,32 @@ def _deadline_events(rules: Rules, before: CaseState, events: list[NewEvent]) ->
                 extra.append(_open_deadline(rules, after, str(after.step), after.round, event))
         if was_open and after.status == "closed" and after.process == "complaint":
             extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at, {"step": "resolution", "round": 1}))
+        if event.type in (EventType.CLOCK_PAUSED, EventType.CLOCK_RESUMED):
+            extra.extend(_reschedule(rules, after, event, "the customer stopped the clock"
+                                     if event.type == EventType.CLOCK_PAUSED else "the customer answered"))
     return extra
 
 
 def _open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause: NewEvent) -> NewEvent:
-    allowed, policy = rules.sla_for(step, state.severity)
-    return NewEvent(EventType.DEADLINE_OPENED, SYSTEM, cause.at, {
-        "step": step, "round": round_, "due_at": (cause.at + to_delta(allowed)).isoformat(),
-        "policy": policy, "allowed": str(allowed),
-    })
+    plan = deadlines.plan(rules, state.process, state.severity, step, round_, cause.at, state.pauses)
+    return NewEvent(EventType.DEADLINE_OPENED, SYSTEM, cause.at, plan.event_payload())
 
 
-def _record(store: CaseStore, rules: Rules, case_id: str,
-            decide: Callable[[CaseState], list[NewEvent]]) -> CaseState:
+def _reschedule(rules: Rules, state: CaseState, cause: NewEvent, reason: str) -> list[NewEvent]:
+    events = []
+    for deadline in state.open_deadlines():
+        plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
+                              deadline.opened_at, state.pauses)
+        payload = plan.event_payload()
+        events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, cause.at, {
+            "step": deadline.step, "round": deadline.round, "due_at": payload["due_at"],
+            "rungs": payload["rungs"], "reason": reason,
+        }))
+    return events
+
+
+def _record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
+            also: Callable[[Session, CaseState], None] | None = None) -> CaseState:
     for _ in range(10):
         state = store.state(case_id)
         events = decide(state)
@@ -106,7 +121,7 @@ def _record(store: CaseStore, rules: Rules, case_id: str,
             return state  # already recorded: the step ran before
         events = events + _deadline_events(rules, state, events)
         try:
-            return store.append(state, events, rules.version)
+            return store.append(state, events, rules.version, also)
         except ConcurrentChange:
             continue
     raise ConcurrentChange(f"{case_id} kept changing while recording; try again")
@@ -158,16 +173,28 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -
         raise _unknown_staff(reg.by)
     kind, severity, basis = classify(rules, reg)
     process = rules.complaint.kinds[kind]
+    owner = assign_owner(store, rules, reg.by)
     received_at = clock.as_utc(reg.received_at) if reg.received_at else clock.now()
     if received_at > clock.now():
         raise InputRefused("received_at", "is in the future", "give the time the customer actually contacted us")
     payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
     payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
-                   received_at=received_at.isoformat())
+                   received_at=received_at.isoformat(), owner=owner)
     first = NewEvent(EventType.REGISTERED, reg.by, received_at, payload)
     events = [first] + _deadline_events(rules, _blank(), [first])
     day = received_at.astimezone(rules.department.department.zone).strftime("%Y%m%d")
     return store.create(rules.department.department.case_id_prefix, day, process, reg.name, events, rules.version)
+
+
+def assign_owner(store: CaseStore, rules: Rules, registered_by: str) -> str:
+    """The agent who owns a new case: the one who took it, or else the agent holding the fewest
+    open cases (PROCESSES.md P5: "按照负责客户数量均衡" — balance the number per agent)."""
+    member = rules.staff_member(registered_by)
+    if member is not None and member.role == rules.department.roles[0]:
+        return member.id
+    agents = [s.id for s in rules.department.staff if s.role == rules.department.roles[0]]
+    load = store.open_cases_by_owner()
+    return min(agents, key=lambda agent: (load.get(agent, 0), agents.index(agent)))
 
 
 def _blank() -> CaseState:
@@ -202,7 +229,26 @@ def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -
             "rule": f"complaint.yaml notify_at_intake.{state.severity}",
         }, idem_key="notify-at-intake")]
 
-    return _record(store, rules, case_id, decide)
+    def queue_alerts(session: Session, state: CaseState) -> None:
+        from kefu import mail
+        from kefu.settings import get_settings
+
+        request = state.notifications[-1]
+        owner = rules.staff_member(state.owner or "")
+        run_url = get_settings().dashboard_url + (f"/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else "")
+        case = {"case_id": case_id, "customer_name": state.intake["name"],
+                "phone_masked": mask_phone(state.intake.get("phone", "")), "severity": state.severity,
+                "content": state.intake["content"], "received_at": local_time(rules, state.opened_at),  # type: ignore[arg-type]
+                "owner_name": f"{owner.name} ({owner.id})" if owner else "-", "case_url": run_url,
+                "rule": request["rule"]}
+        for recipient in request["recipients"]:
+            member = rules.staff_member(recipient)
+            subject, text, html = mail.render_message(rules.directory, "escalation/intake_alert",
+                                                      recipient=member.model_dump(), case=case)  # type: ignore[union-attr]
+            mail.enqueue(session, key=f"intake-alert:{case_id}:{recipient}", to=[member.email],  # type: ignore[union-attr]
+                         subject=subject, text=text, html=html)
+
+    return _record(store, rules, case_id, decide, also=queue_alerts)
 
 
 # -- the human steps -----------------------------------------------------------------------------
@@ -273,6 +319,70 @@ def refuse(store: CaseStore, rules: Rules, case_id: str, step: str, round_: int,
         }, idem_key=f"refused:{step}:{round_}:{nth}")]
 
     return _record(store, rules, case_id, decide)
+
+
+# -- the customer's clock -------------------------------------------------------------------------
+
+def pause_clock(store: CaseStore, rules: Rules, case_id: str, reason: str, by: str) -> CaseState:
+    """The case waits for the customer (e.g. asked to be called later): its deadlines stop."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        _check_clock_change(rules, state, by, reason)
+        if state.paused:
+            raise InputRefused("case", f"{case_id}'s clock is already stopped", f"`kefu case resume {case_id}` restarts it")
+        return [NewEvent(EventType.CLOCK_PAUSED, by, clock.now(), {"reason": reason})]
+
+    return _record(store, rules, case_id, decide)
+
+
+def resume_clock(store: CaseStore, rules: Rules, case_id: str, reason: str, by: str) -> CaseState:
+    """The customer responded: the deadlines run again, moved by the time they were stopped."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        _check_clock_change(rules, state, by, reason)
+        if not state.paused:
+            raise InputRefused("case", f"{case_id}'s clock is running", "nothing to resume")
+        return [NewEvent(EventType.CLOCK_RESUMED, by, clock.now(), {"reason": reason})]
+
+    return _record(store, rules, case_id, decide)
+
+
+def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[dict]:
+    """Recompute the case's open deadlines from its history under the rules in force now (after a
+    calendar or SLA change); record and return the ones that moved."""
+    changes: list[dict] = []
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        changes.clear()
+        events = []
+        for deadline in state.open_deadlines():
+            plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
+                                  deadline.opened_at, state.pauses).event_payload()
+            if plan["due_at"] == _iso_or_none(deadline.due_at) and plan["rungs"] == deadline.rungs:
+                continue
+            changes.append({"case_id": state.case_id, "step": deadline.step, "round": deadline.round,
+                            "was": _iso_or_none(deadline.due_at), "now": plan["due_at"], "policy": plan["policy"]})
+            events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, clock.now(), {
+                "step": deadline.step, "round": deadline.round, "due_at": plan["due_at"], "rungs": plan["rungs"],
+                "reason": f"recomputed under rules {rules.version}", "policy": plan["policy"],
+            }))
+        return events
+
+    _record(store, rules, case_id, decide)
+    return changes
+
+
+def _iso_or_none(at: Any) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _check_clock_change(rules: Rules, state: CaseState, by: str, reason: str) -> None:
+    if state.status != "open":
+        raise InputRefused("case", f"{state.case_id} is closed", "a closed case has no running deadlines")
+    if rules.staff_member(by) is None:
+        raise _unknown_staff(by)
+    if not reason.strip():
+        raise InputRefused("reason", "must not be empty", "say why the clock stops or restarts")
 
 
 # -- the automated steps -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ configure_prefect()  # before anything imports Prefect
 from kefu import cases, runtime, service  # noqa: E402
 from kefu.rules import ConfigError, load_rules  # noqa: E402
 from kefu.store import UnknownCase  # noqa: E402
+from kefu.cli_outbox import outbox_app  # noqa: E402
 from kefu.texts import local_time, mask_phone  # noqa: E402
 from models.complaint import CaseState, Step  # noqa: E402
 from models.inputs import ContactRegistration  # noqa: E402
@@ -33,6 +34,9 @@ app.add_typer(complaint_app, name="complaint")
 app.add_typer(contact_app, name="contact")
 app.add_typer(case_app, name="case")
 app.add_typer(config_app, name="config")
+deadlines_app = typer.Typer(help="Business deadlines of every process.")
+app.add_typer(deadlines_app, name="deadlines")
+app.add_typer(outbox_app, name="outbox")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
@@ -312,6 +316,82 @@ def case_sync(case_id: Optional[str] = typer.Argument(None), as_json: bool = Jso
     ids = [case_id] if case_id else [c.id for c in runtime.store().cases(status="open", limit=100000)]
     done = {cid: orchestration.catch_up(runtime.store().state(cid)) for cid in ids}
     _emit(as_json, done, "\n".join(f"{cid}: {what}" for cid, what in done.items()) or "(no open cases)")
+
+
+@case_app.command("pause")
+@command
+def case_pause(case_id: str = typer.Argument(...),
+               reason: str = typer.Option(..., "--reason", help="Why the case waits for the customer."),
+               by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """The case waits for the customer: its deadlines stop until `kefu case resume`."""
+    state = cases.pause_clock(runtime.store(), runtime.rules(), case_id, reason, by)
+    _emit(as_json, case_json(state), f"{case_id}: clock stopped ({reason})")
+
+
+@case_app.command("resume")
+@command
+def case_resume(case_id: str = typer.Argument(...),
+                reason: str = typer.Option("the customer answered", "--reason"),
+                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+    """The customer responded: the deadlines run again, moved by the time they were stopped."""
+    state = cases.resume_clock(runtime.store(), runtime.rules(), case_id, reason, by)
+    due = ", ".join(f"{d.step} {local_time(runtime.rules(), d.due_at)}" for d in state.open_deadlines() if d.due_at)
+    _emit(as_json, case_json(state), f"{case_id}: clock running; due: {due}")
+
+
+# -- deadlines and escalation ------------------------------------------------------------------
+
+def _deadline_json(d: Any) -> dict[str, Any]:
+    return {"case_id": d.case_id, "step": d.step, "round": d.round, "opened_at": _iso(d.opened_at),
+            "due_at": _iso(d.due_at), "met_at": _iso(d.met_at), "policy": d.policy, "ladder": d.ladder,
+            "next_rung": d.next_rung, "next_rung_at": _iso(d.next_rung_at)}
+
+
+@deadlines_app.callback(invoke_without_command=True)
+@command
+def deadlines_list(ctx: typer.Context, due: bool = typer.Option(False, "--due", help="Only those past due."),
+                   limit: int = typer.Option(200, "--limit"), as_json: bool = JsonOpt) -> None:
+    """Open deadlines, soonest first (a stopped clock shows no due time)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kefu import sweep
+
+    rows = [_deadline_json(d) for d in sweep.due_deadlines(runtime.store().engine, only_due=due, limit=limit)]
+    rules = runtime.rules()
+    text = "\n".join(
+        f"{r['case_id']:<18} {r['step']:<15} {('r' + str(r['round'])):<3} due "
+        f"{(r['due_at'] or 'clock stopped')[:16].replace('T', ' '):<16}  next rung {r['next_rung']} "
+        f"{(r['next_rung_at'] or '-')[:16].replace('T', ' ')}" for r in rows) or "(no open deadlines)"
+    _emit(as_json, rows, text + f"\n(times in {rules.department.department.timezone})" if rows else text)
+
+
+@deadlines_app.command("recompute")
+@command
+def deadlines_recompute(as_json: bool = JsonOpt) -> None:
+    """Recompute open deadlines under the rules in force now (after a calendar or SLA change)."""
+    store, rules = runtime.store(), runtime.rules()
+    changed = [c for case in store.cases(status="open", limit=1_000_000)
+               for c in cases.recompute_deadlines(store, rules, case.id)]
+    _emit(as_json, changed, "\n".join(f"{c['case_id']} {c['step']} r{c['round']}: {c['was']} → {c['now']}"
+                                      for c in changed) or "no open deadline changed")
+
+
+@app.command("sweep")
+@command
+def sweep_now(as_json: bool = JsonOpt) -> None:
+    """Run the deadline sweep once now: fire due rungs, deliver the outbox."""
+    from kefu import mail, sweep
+    from kefu.settings import get_settings
+
+    engine = runtime.store().engine
+    fired = sweep.escalate_due(engine, runtime.rules(), dashboard_url=get_settings().dashboard_url)
+    delivered = mail.deliver_due(engine, mail.transport_from_settings())
+    data = {"rungs_fired": fired.rungs_fired, "cases": fired.cases, "messages_queued": fired.messages_queued,
+            "sent": delivered.sent, "failed": delivered.failed, "pending": delivered.pending_left,
+            "seconds": round(fired.seconds, 4), "fired": fired.fired}
+    _emit(as_json, data, f"{fired.rungs_fired} rungs fired on {fired.cases} cases, {fired.messages_queued} digests "
+                         f"queued; outbox: {delivered.sent} sent, {delivered.failed} failed, "
+                         f"{delivered.pending_left} waiting")
 
 
 # -- rules and people --------------------------------------------------------------------------

@@ -8,21 +8,19 @@ tell which rules were in force when a decision was taken.
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from kefu.calendar import BusinessCalendar, CalendarConfig
+from kefu.policies import Allowance, EscalationRules, SlaRules
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 COMPLAINT_STEPS = ("judgement", "investigation", "proposal", "approval", "implementation", "review")
 CASE_WIDE_DEADLINES = ("resolution",)
 CONTACT_STEPS = ("answer",)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
-_UNIT = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 class ConfigError(Exception):
@@ -31,22 +29,6 @@ class ConfigError(Exception):
     def __init__(self, file: str, key: str, problem: str, fix: str) -> None:
         self.file, self.key, self.problem, self.fix = file, key, problem, fix
         super().__init__(f"{file}: {key}: {problem} — fix: {fix}")
-
-
-def to_delta(duration: str) -> timedelta:
-    """``90m`` / ``24h`` / ``5d`` as calendar time."""
-    amount, unit = _DURATION.match(duration).groups()  # type: ignore[union-attr]
-    return timedelta(**{_UNIT[unit]: float(amount)})
-
-
-def _duration(value: Any) -> str:
-    if not isinstance(value, str) or not _DURATION.match(value):
-        raise ValueError(f"{value!r} is not a duration; write it like 90m, 24h or 5d")
-    return value.strip()
-
-
-# A business duration written as ``90m``, ``24h`` or ``5d``.
-Duration = Annotated[str, BeforeValidator(_duration)]
 
 
 class _Strict(BaseModel):
@@ -136,8 +118,6 @@ class ComplaintRules(_Strict):
     default_kind: str
     default_severity: str
     notify_at_intake: dict[str, str] = {}
-    sla: dict[str, dict[str, Duration]]
-    contact_sla: dict[str, Duration]
     permissions: dict[str, list[str] | dict[str, list[str]]]
     templates: Templates
 
@@ -159,21 +139,6 @@ class ComplaintRules(_Strict):
         for severity in self.notify_at_intake:
             if severity not in self.severities:
                 raise ValueError(f"notify_at_intake.{severity}: not one of severities {self.severities}")
-        for severity in self.severities:
-            steps = self.sla.get(severity)
-            if steps is None:
-                raise ValueError(f"sla.{severity}: missing; every severity needs step deadlines")
-            for step in COMPLAINT_STEPS + CASE_WIDE_DEADLINES:
-                if step not in steps:
-                    raise ValueError(f"sla.{severity}.{step}: missing; give a duration like 24h")
-            for step in steps:
-                if step not in COMPLAINT_STEPS + CASE_WIDE_DEADLINES:
-                    raise ValueError(
-                        f"sla.{severity}.{step}: unknown step; steps are {list(COMPLAINT_STEPS + CASE_WIDE_DEADLINES)}"
-                    )
-        for step in CONTACT_STEPS:
-            if step not in self.contact_sla:
-                raise ValueError(f"contact_sla.{step}: missing; give a duration like 4h")
         for step in COMPLAINT_STEPS + CONTACT_STEPS:
             if step not in self.permissions:
                 raise ValueError(f"permissions.{step}: missing; list the roles that may act at this step")
@@ -194,6 +159,10 @@ class Rules(BaseModel):
     version: str
     department: DepartmentRules
     complaint: ComplaintRules
+    calendars: CalendarRules
+    sla: SlaRules
+    escalation: EscalationRules
+    _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((s for s in self.department.staff if s.id == staff_id), None)
@@ -207,11 +176,16 @@ class Rules(BaseModel):
             return allowed[severity or self.complaint.default_severity]
         return allowed
 
-    def sla_for(self, step: str, severity: str | None) -> tuple[str, str]:
-        """The allowed time for a step (``24h``) and the policy that says so."""
-        if step in CONTACT_STEPS:
-            return self.complaint.contact_sla[step], f"complaint.yaml contact_sla.{step}"
-        return self.complaint.sla[severity][step], f"complaint.yaml sla.{severity}.{step}"  # type: ignore[index]
+    def sla_for(self, process: str, step: str, severity: str | None) -> tuple[Allowance, str]:
+        """The allowed time for a step and the policy that says so (first match wins)."""
+        index, policy = self.sla.policy_for(process, step, severity)
+        return policy.allow, f"sla.yaml policies.{index}: {process} {step} {'/'.join(policy.severity or ['any'])} {policy.allow.text}"
+
+    def calendar(self, name: str | None = None) -> BusinessCalendar:
+        name = name or self.sla.calendar
+        if name not in self._calendars:
+            self._calendars[name] = BusinessCalendar(self.calendars.calendars[name])
+        return self._calendars[name]
 
     def template_path(self, name: str) -> Path:
         return self.directory / "templates" / getattr(self.complaint.templates, name)
@@ -225,7 +199,30 @@ def _unique(key: str, ids: list[str]) -> None:
         seen.add(value)
 
 
-_FILES: dict[str, type[BaseModel]] = {"department.yaml": DepartmentRules, "complaint.yaml": ComplaintRules}
+class CalendarRules(_Strict):
+    default: str
+    calendars: dict[str, CalendarConfig]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> "CalendarRules":
+        if self.default not in self.calendars:
+            raise ValueError(f"default: unknown calendar {self.default!r}; use one of {list(self.calendars)}")
+        return self
+
+
+# Steps that carry a deadline, per process: every one needs an SLA policy for every severity.
+DEADLINE_STEPS: dict[str, tuple[str, ...]] = {
+    "complaint": COMPLAINT_STEPS + CASE_WIDE_DEADLINES,
+    "contact": CONTACT_STEPS,
+}
+
+_FILES: dict[str, type[BaseModel]] = {
+    "department.yaml": DepartmentRules,
+    "complaint.yaml": ComplaintRules,
+    "calendar.yaml": CalendarRules,
+    "sla.yaml": SlaRules,
+    "escalation.yaml": EscalationRules,
+}
 
 
 def _read_yaml(path: Path) -> Any:
@@ -300,13 +297,48 @@ def load_rules(directory: Path) -> Rules:
                 str(directory / "complaint.yaml"), f"notify_at_intake.{severity}", f"unknown role {role!r}",
                 f"use roles from department.yaml: {department.roles}",
             )
+    _check_deadline_rules(directory, department, complaint, parsed["calendar.yaml"], parsed["sla.yaml"],  # type: ignore[arg-type]
+                          parsed["escalation.yaml"])  # type: ignore[arg-type]
     for field, template in complaint.templates.model_dump().items():
         if not (directory / "templates" / template).is_file():
             raise ConfigError(
                 str(directory / "complaint.yaml"), f"templates.{field}", f"template {template} not found",
                 f"create templates/{template} or name an existing template",
             )
-    return Rules(directory=directory, version=version_of(directory), department=department, complaint=complaint)
+    return Rules(directory=directory, version=version_of(directory), department=department, complaint=complaint,
+                 calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"], escalation=parsed["escalation.yaml"])
+
+
+def _check_deadline_rules(directory: Path, department: DepartmentRules, complaint: ComplaintRules,
+                          calendars: CalendarRules, sla: SlaRules, escalation: EscalationRules) -> None:
+    sla_file, ladder_file = str(directory / "sla.yaml"), str(directory / "escalation.yaml")
+    if sla.calendar not in calendars.calendars:
+        raise ConfigError(sla_file, "calendar", f"unknown calendar {sla.calendar!r}",
+                          f"use one of {list(calendars.calendars)} from calendar.yaml")
+    for i, policy in enumerate(sla.policies):
+        if policy.process not in DEADLINE_STEPS:
+            raise ConfigError(sla_file, f"policies.{i}.process", f"unknown process {policy.process!r}",
+                              f"use one of {list(DEADLINE_STEPS)}")
+        if policy.step not in DEADLINE_STEPS[policy.process]:
+            raise ConfigError(sla_file, f"policies.{i}.step", f"{policy.process} has no step {policy.step!r}",
+                              f"use one of {list(DEADLINE_STEPS[policy.process])}")
+        for severity in policy.severity or []:
+            if severity not in complaint.severities:
+                raise ConfigError(sla_file, f"policies.{i}.severity", f"unknown severity {severity!r}",
+                                  f"use one of {complaint.severities}")
+    for process, steps in DEADLINE_STEPS.items():
+        severities: list[str | None] = list(complaint.severities) if process == "complaint" else [None]
+        for step in steps:
+            for severity in severities:
+                if not any(p.matches(process, step, severity) for p in sla.policies):
+                    raise ConfigError(sla_file, "policies", f"no policy matches {process} {step} {severity or ''}".strip(),
+                                      f"add a policy for process {process}, step {step}")
+    targets = {"owner", *department.roles}
+    for name, rungs in escalation.ladders.items():
+        for j, rung in enumerate(rungs):
+            if rung.notify not in targets:
+                raise ConfigError(ladder_file, f"ladders.{name}.{j}.notify", f"unknown recipient {rung.notify!r}",
+                                  f"use owner or a role from department.yaml: {department.roles}")
 
 
 @lru_cache(maxsize=4)

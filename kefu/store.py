@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kefu import clock
+from kefu.texts import mask_phone
 from models.complaint import CaseState, EventType, RecordedEvent, apply, reduce
 from models.records import Case, CaseEvent, Deadline
 
@@ -70,6 +71,13 @@ class CaseStore:
         with Session(self.engine) as session:
             return list(session.exec(query).all())
 
+    def open_cases_by_owner(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            rows = session.execute(
+                sa.select(Case.owner, sa.func.count()).where(Case.status == "open").group_by(Case.owner)
+            ).all()
+        return {owner: count for owner, count in rows if owner}
+
     def deadlines(self, case_id: str) -> list[Deadline]:
         with Session(self.engine) as session:
             return list(session.exec(
@@ -100,11 +108,17 @@ class CaseStore:
                 continue  # another intake took this number; take the next
         raise ConcurrentChange(f"could not allocate a case id for {prefix}-{day}")
 
-    def append(self, state: CaseState, events: list[NewEvent], config_version: str) -> CaseState:
-        """Append ``events`` after ``state.last_seq``; raises :class:`ConcurrentChange` if stale."""
+    def append(self, state: CaseState, events: list[NewEvent], config_version: str,
+               also: Callable[[Session, CaseState], None] | None = None) -> CaseState:
+        """Append ``events`` after ``state.last_seq``; raises :class:`ConcurrentChange` if stale.
+
+        ``also`` writes what must commit together with the events (e.g. an outbox e-mail)."""
         try:
             with Session(self.engine) as session, session.begin():
-                return self._append(session, state, events, config_version)
+                new_state = self._append(session, state, events, config_version)
+                if also is not None:
+                    also(session, new_state)
+                return new_state
         except IntegrityError as exc:
             raise ConcurrentChange(str(exc.orig)) from exc
 
@@ -133,6 +147,7 @@ class CaseStore:
             sa.update(Case).where(Case.id == state.case_id).values(  # type: ignore[arg-type]
                 kind=new_state.kind, severity=new_state.severity, status=new_state.status,
                 step=new_state.step, closed_at=new_state.closed_at, flow_run_id=new_state.flow_run_id,
+                owner=new_state.owner, customer_phone=mask_phone(new_state.intake.get("phone", "")),
             )
         )
         return new_state
@@ -142,16 +157,35 @@ class CaseStore:
         p = event.payload
         if event.type == EventType.DEADLINE_OPENED:
             session.add(Deadline(
-                case_id=case_id, step=p["step"], round=p["round"], opened_at=event.at,
-                due_at=datetime.fromisoformat(p["due_at"]), policy=p["policy"],
+                case_id=case_id, step=p["step"], round=p["round"], opened_at=event.at, due_at=_time(p["due_at"]),
+                policy=p["policy"], allowed=p.get("allowed", ""), ladder=p.get("ladder", ""),
+                rungs=p.get("rungs", []), next_rung=0, next_rung_at=next_rung_at(p.get("rungs", []), 0),
             ))
-        elif event.type == EventType.DEADLINE_MET:
-            session.execute(
-                sa.update(Deadline)
-                .where(Deadline.case_id == case_id, Deadline.step == p["step"],  # type: ignore[arg-type]
-                       Deadline.round == p["round"], Deadline.met_at.is_(None))  # type: ignore[union-attr]
-                .values(met_at=event.at)
-            )
+            session.flush()
+            return
+        if event.type not in (EventType.DEADLINE_MET, EventType.DEADLINE_RESCHEDULED, EventType.DEADLINE_ESCALATED):
+            return
+        row = session.exec(select(Deadline).where(
+            Deadline.case_id == case_id, Deadline.step == p["step"], Deadline.round == p["round"])).one()
+        if event.type == EventType.DEADLINE_MET:
+            row.met_at, row.next_rung_at = event.at, None
+        elif event.type == EventType.DEADLINE_RESCHEDULED:
+            row.due_at, row.rungs = _time(p["due_at"]), p["rungs"]
+            row.next_rung_at = next_rung_at(row.rungs, row.next_rung)
+        else:
+            row.next_rung = p["rung"] + 1
+            row.next_rung_at = next_rung_at(row.rungs, row.next_rung)
+        session.add(row)
+        session.flush()
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def next_rung_at(rungs: list[dict[str, Any]], index: int) -> datetime | None:
+    """When rung ``index`` fires (None: no rung left, or the clock is stopped)."""
+    return _time(rungs[index]["at"]) if index < len(rungs) else None
 
 
 def recorded(events: Iterable[CaseEvent]) -> list[RecordedEvent]:

@@ -51,6 +51,10 @@ class EventType(StrEnum):
     INPUT_REFUSED = "input.refused"
     DEADLINE_OPENED = "deadline.opened"
     DEADLINE_MET = "deadline.met"
+    DEADLINE_RESCHEDULED = "deadline.rescheduled"
+    DEADLINE_ESCALATED = "deadline.escalated"
+    CLOCK_PAUSED = "clock.paused"
+    CLOCK_RESUMED = "clock.resumed"
     FLOW_RUN_LINKED = "flow_run.linked"
 
 
@@ -80,8 +84,13 @@ class DeadlineState(BaseModel):
     step: str
     round: int
     opened_at: datetime
-    due_at: datetime
+    due_at: datetime | None  # None while the customer has the clock stopped
     policy: str
+    allowed: str = ""
+    basis: str = "calendar"
+    ladder: str = ""
+    rungs: list[dict[str, Any]] = []
+    escalated: list[int] = []
     met_at: datetime | None = None
 
 
@@ -94,6 +103,9 @@ class CaseState(BaseModel):
     step: str | None = None
     round: int = 1
     intake: dict[str, Any] = {}
+    owner: str | None = None
+    # Customer waits: [start, end or None]; the case's deadlines stop while one is open.
+    pauses: list[tuple[datetime, datetime | None]] = []
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     outcome: str | None = None
@@ -118,6 +130,13 @@ class CaseState(BaseModel):
     def open_deadlines(self) -> list[DeadlineState]:
         return [d for d in self.deadlines if d.met_at is None]
 
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1][1] is None
+
+    def deadline(self, step: str, round_: int) -> DeadlineState | None:
+        return next((d for d in self.deadlines if d.step == step and d.round == round_), None)
+
     def chosen_option(self, round: int) -> str | None:
         approval = self.decision(Step.APPROVAL, round)
         proposal = self.decision(Step.PROPOSAL, round)
@@ -140,6 +159,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
         state.process = p["process"]
         state.kind, state.severity = p["kind"], p.get("severity")
         state.intake = p
+        state.owner = p.get("owner")
         state.opened_at = event.at
         state.step = _after_registration(state)
     elif t in (EventType.ANSWERED, EventType.JUDGED, EventType.INVESTIGATED, EventType.PLAN_PROPOSED,
@@ -171,9 +191,23 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
         state.refusals[key] = state.refusals.get(key, 0) + 1
     elif t == EventType.DEADLINE_OPENED:
         state.deadlines.append(DeadlineState(
-            step=p["step"], round=p["round"], opened_at=event.at,
-            due_at=datetime.fromisoformat(p["due_at"]), policy=p["policy"],
+            step=p["step"], round=p["round"], opened_at=event.at, due_at=_time(p["due_at"]), policy=p["policy"],
+            allowed=p.get("allowed", ""), basis=p.get("basis", "calendar"), ladder=p.get("ladder", ""),
+            rungs=p.get("rungs", []),
         ))
+    elif t == EventType.DEADLINE_RESCHEDULED:
+        deadline = state.deadline(p["step"], p["round"])
+        if deadline is not None:
+            deadline.due_at, deadline.rungs = _time(p["due_at"]), p["rungs"]
+    elif t == EventType.DEADLINE_ESCALATED:
+        deadline = state.deadline(p["step"], p["round"])
+        if deadline is not None:
+            deadline.escalated.append(p["rung"])
+    elif t == EventType.CLOCK_PAUSED:
+        state.pauses.append((event.at, None))
+    elif t == EventType.CLOCK_RESUMED:
+        if state.paused:
+            state.pauses[-1] = (state.pauses[-1][0], event.at)
     elif t == EventType.DEADLINE_MET:
         for deadline in state.deadlines:
             if deadline.step == p["step"] and deadline.round == p["round"] and deadline.met_at is None:
@@ -181,6 +215,10 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
     elif t == EventType.FLOW_RUN_LINKED:
         state.flow_run_id = p["flow_run_id"]
     return state
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def _next_step(state: CaseState, step: Step, p: dict[str, Any]) -> str:

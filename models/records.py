@@ -44,6 +44,8 @@ class Case(SQLModel, table=True):
     status: str = Field(index=True, max_length=10)
     step: str | None = Field(default=None, index=True, max_length=30)
     customer_name: str = Field(max_length=200)
+    customer_phone: str = Field(default="", max_length=40)  # masked: 138****5678
+    owner: str | None = Field(default=None, index=True, max_length=80)
     opened_at: datetime = utc_column()
     closed_at: datetime | None = utc_column(nullable=True)
     last_seq: int = 0
@@ -74,7 +76,14 @@ class Deadline(SQLModel, table=True):
     __tablename__ = "kefu_deadline"
     __table_args__ = (
         sa.UniqueConstraint("case_id", "step", "round", name="uq_deadline_case_step_round"),
-        # The sweep asks only for open deadlines that are due: its cost follows what is due.
+        # The sweep asks only for open deadlines whose next rung is due: its cost follows what is
+        # due, not how many deadlines are open.
+        sa.Index(
+            "ix_deadline_next_rung_due",
+            "next_rung_at",
+            postgresql_where=sa.text("met_at IS NULL AND next_rung_at IS NOT NULL"),
+            sqlite_where=sa.text("met_at IS NULL AND next_rung_at IS NOT NULL"),
+        ),
         sa.Index(
             "ix_deadline_open_due",
             "due_at",
@@ -88,6 +97,12 @@ class Deadline(SQLModel, table=True):
     step: str = Field(max_length=30)
     round: int = 1
     opened_at: datetime = utc_column()
-    due_at: datetime = utc_column()
+    due_at: datetime | None = utc_column(nullable=True)  # None while the customer has the clock stopped
     met_at: datetime | None = utc_column(nullable=True)
-    policy: str = Field(max_length=120)
+    policy: str = Field(max_length=200)
+    allowed: str = Field(default="", max_length=60)
+    ladder: str = Field(default="", max_length=60)
+    rungs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The next rung of the ladder and when it fires: what the sweep looks up.
+    next_rung: int = 0
+    next_rung_at: datetime | None = utc_column(nullable=True)
