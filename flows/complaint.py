@@ -12,6 +12,7 @@ from prefect import flow
 from flows.people import decision_of, read_case
 from kefu import runtime
 from models.complaint import Step
+from tasks.sweep import deliver_outbox
 from tasks.complaint import (
     acknowledge_complaint, close_case, notify_customer_of_plan, record_discipline_note,
     reply_tactfully, request_callback, request_manager_notification,
@@ -29,6 +30,7 @@ async def complaint(case_id: str) -> str:
         acknowledge_complaint(case_id)
     if case.severity in runtime.rules().complaint.notify_at_intake and not case.notifications:
         request_manager_notification(case_id)
+        deliver_outbox()  # the manager hears now, not at the next sweep
 
     # 2. Judgement 投诉判定 — not upheld: a tactful reply, and the case closes.
     judgement = await decision_of(case_id, Step.JUDGEMENT)
