@@ -59,8 +59,16 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
                 key = state.state_details.pause_key or ""
                 if not key.startswith(f"{step}-"):
                     return "already moving on"
-                client.resume_flow_run(run.id, run_input=data)
-                return "resumed"
+                result = client.resume_flow_run(run.id, run_input=data)
+                if result.status.value == "ACCEPT":
+                    return "resumed"
+                # Prefect marks a run Suspended before it saves the form's schema: a resume in
+                # between is rejected ("Run input schema not found"). Ask again until it sticks.
+                reason = getattr(result.details, "reason", "") or result.status.value
+                if time.monotonic() > deadline:
+                    return f"not woken (Prefect said: {reason}); run `kefu case sync {case.case_id}`"
+                time.sleep(0.25)
+                continue
             if state is None or state.is_final():
                 start_run(case, attempt=_attempt(case))
                 return "restarted"
