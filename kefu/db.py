@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from models import records  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models import outbox  # noqa: F401  (kefu_outbox)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
