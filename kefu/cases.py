@@ -365,6 +365,7 @@ def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[di
             events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, clock.now(), {
                 "step": deadline.step, "round": deadline.round, "due_at": plan["due_at"], "rungs": plan["rungs"],
                 "reason": f"recomputed under rules {rules.version}", "policy": plan["policy"],
+                "allowed": plan["allowed"],
             }))
         return events
 

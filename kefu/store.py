@@ -171,6 +171,7 @@ class CaseStore:
             row.met_at, row.next_rung_at = event.at, None
         elif event.type == EventType.DEADLINE_RESCHEDULED:
             row.due_at, row.rungs = _time(p["due_at"]), p["rungs"]
+            row.policy, row.allowed = p.get("policy", row.policy), p.get("allowed", row.allowed)
             row.next_rung_at = next_rung_at(row.rungs, row.next_rung)
         else:
             row.next_rung = p["rung"] + 1

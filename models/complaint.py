@@ -199,6 +199,9 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
         deadline = state.deadline(p["step"], p["round"])
         if deadline is not None:
             deadline.due_at, deadline.rungs = _time(p["due_at"]), p["rungs"]
+            # A recompute under changed rules also names the policy now in force.
+            deadline.policy = p.get("policy", deadline.policy)
+            deadline.allowed = p.get("allowed", deadline.allowed)
     elif t == EventType.DEADLINE_ESCALATED:
         deadline = state.deadline(p["step"], p["round"])
         if deadline is not None:

@@ -150,7 +150,10 @@ def test_the_deadline_projection_matches_the_reducer(store, rules, frozen_clock)
         ((d.step, d.round, d.opened_at, d.due_at, d.met_at, d.policy) for d in from_events), key=str)
     assert {key(d) for d in rows} >= {("judgement", 1), ("proposal", 1), ("proposal", 2), ("resolution", 1)}
     assert all(d.met_at is not None for d in rows)  # a closed case leaves nothing open
-    assert all(d.policy.startswith("complaint.yaml sla.major.") for d in rows)
+    # Every deadline of a major complaint was set by sla.yaml's policy for major complaints.
+    assert all(d.policy.startswith("sla.yaml policies.") for d in rows)
+    assert all(d.policy == rules.sla_for("complaint", d.step, "major")[1] for d in rows)
+    assert all(" major " in d.policy or "major/" in d.policy for d in rows)
 
 
 def test_cases_can_be_filtered_by_status_and_step(store, rules, frozen_clock):
