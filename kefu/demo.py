@@ -49,6 +49,7 @@ class Script:
     done: int = 0  # acts performed
     refusals: list[dict[str, Any]] = field(default_factory=list)
     waited_since: float = 0.0
+    failures: int = 0  # flow runs of this case that failed (then restarted by `kefu case sync`)
     announced: bool = False  # the upward report of a major/crisis case was shown
 
 
@@ -218,6 +219,18 @@ class Executor:
             return None, ""
         return state.type.value, state.state_details.pause_key or ""
 
+    def failure(self, flow_run_id: str | None) -> str | None:
+        """What went wrong, if the run ended without completing (Failed, Crashed, Cancelled)."""
+        if flow_run_id is None:
+            return None
+        try:
+            state = self._client.read_flow_run(flow_run_id).state
+        except Exception:
+            return None
+        if state is None or not state.is_final() or state.is_completed():
+            return None
+        return f"{state.name}: {state.message or ''}".strip()
+
     def state_name(self, flow_run_id: str | None) -> str:
         if flow_run_id is None:
             return "-"
@@ -284,11 +297,20 @@ def run(as_json: bool) -> None:
             for script in list(active):
                 case = store.state(script.case_id)  # type: ignore[arg-type]
                 if not _ready(case, executor):
-                    if time.monotonic() - script.waited_since > 120:
-                        # The executor lost track (a crashed run, a missed wake-up): let the record drive it.
+                    failed = executor.failure(case.flow_run_id)
+                    if failed or time.monotonic() - script.waited_since > 120:
+                        # The executor lost track (a failed run, a missed wake-up): let the record drive it.
+                        if failed:
+                            script.failures += 1
+                            say(f"{stamp()}  {script.case_id}  its flow run {failed}")
+                        if script.failures >= 3:
+                            problems.append(f"{script.case_id}: its flow run failed {script.failures} times, "
+                                            f"last: {failed}; see {settings.home / 'log' / 'runner.log'}")
+                            active.remove(script)
+                            continue
                         note = orchestration.catch_up(case)
                         if note.startswith(("started", "restarted", "resumed")):
-                            say(f"{stamp()}  {script.case_id}  (its flow run was stuck; `kefu case sync`: {note})")
+                            say(f"{stamp()}  {script.case_id}  `kefu case sync`: {note}")
                         script.waited_since = time.monotonic()
                     continue
                 if case.notifications and not script.announced:
