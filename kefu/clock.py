@@ -36,6 +36,12 @@ def set_now(at: datetime | None) -> None:
     _frozen, _loaded = at, True
 
 
+def frozen_at() -> datetime | None:
+    """The time the clock is frozen at, or None while it runs with the wall clock."""
+    now()  # loads KEFU_NOW on first use
+    return _frozen
+
+
 def advance(delta: timedelta) -> datetime:
     """Move a frozen clock forward; freezes a running one at now + delta."""
     set_now(now() + delta)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -323,7 +324,9 @@ def run(as_json: bool) -> None:
                     continue
                 _act(script, case, say, stamp, who)
             time.sleep(POLL_S)
+        escalations = _escalations(say, executor, problems)
         summary = _summary(day, executor, time.monotonic() - started, problems)
+        summary["escalations"] = escalations
     finally:
         executor.close()
     if as_json:
@@ -332,6 +335,74 @@ def run(as_json: bool) -> None:
         _print_summary(summary)
     if problems:
         raise SystemExit(1)
+
+
+# Contacts nobody gets to: the demo lets the business clock run over them for days, so the
+# escalation ladder climbs and the managers' digests land in the outbox.
+STALLED = [
+    dict(name="周敏", phone="13700001111", channel="email", kind="complaint", severity="general",
+         content="退货申请提交一周了还没人处理 / My return request has had no answer for a week"),
+    dict(name="郑凯", phone="13600002222", channel="phone", kind="complaint",
+         content="热水器安装后漏水，地板泡坏，损失严重 / The water heater leaks since installation; serious damage"),
+    dict(name="冯雪", phone="13500003333", channel="chat", kind="complaint", severity="general",
+         content="发票抬头开错了 / The invoice carries the wrong company name"),
+]
+# Business time the demo lets pass (after the last intake), and what happens then.
+CHECKPOINTS = [timedelta(hours=1), timedelta(hours=3), timedelta(days=1), timedelta(days=2),
+               timedelta(days=3), timedelta(days=5), timedelta(days=8)]
+PAUSE_UNTIL = timedelta(days=3)  # 冯雪 asked to be contacted after her trip
+
+
+def _escalations(say: Callable[[str], None], executor: "Executor", problems: list[str]) -> dict[str, Any]:
+    """Stalled cases, the business clock advanced through the days, the sweep at each stop."""
+    from kefu import mail, sweep
+
+    rules, store, settings = runtime.rules(), runtime.store(), get_settings()
+    zone = rules.department.department.zone
+    say("\nThree more contacts arrive, and nobody gets to them. The business clock now runs ahead:")
+    stalled = []
+    for contact in STALLED:
+        state, note = service.open_contact(ContactRegistration(**contact, by="wang.fang"))
+        stalled.append(state.case_id)
+        if note != "started":
+            problems.append(f"{state.case_id}: flow run {note}")
+        say(f"  {state.case_id}  {state.kind}/{state.severity}  {contact['name']}: {_short(contact['content'], 40)}")
+    paused = stalled[2]
+    cases.pause_clock(store, rules, paused, "客户出差，三天后再联系 / customer travelling, call back in 3 days", "wang.fang")
+    say(f"  {paused}  clock stopped: the customer asked to be contacted after her trip")
+    start, frozen_before = clock.now(), clock.frozen_at()
+    engine = store.engine
+    fired_total, resumed = 0, False
+    try:
+        for offset in CHECKPOINTS:
+            clock.set_now(start + offset)
+            if not resumed and offset >= PAUSE_UNTIL:
+                state = cases.resume_clock(store, rules, paused, "客户回来了 / the customer is back", "wang.fang")
+                due = next(d for d in state.open_deadlines() if d.step == Step.JUDGEMENT).due_at
+                say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {paused}  customer back; clock runs again, "
+                    f"judgement now due {due.astimezone(zone):%m-%d %H:%M}")  # type: ignore[union-attr]
+                resumed = True
+            report = sweep.escalate_due(engine, rules, dashboard_url=settings.dashboard_url)
+            delivered = mail.deliver_due(engine, mail.transport_from_settings())
+            fired_total += report.rungs_fired
+            for f in report.fired:
+                if f["case_id"] in stalled:
+                    say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {f['case_id']}  {f['step']}: rung {f['rung'] + 1} "
+                        f"→ {f['notify']} ({', '.join(f['recipients'])})")
+            if report.messages_queued:
+                say(f"  {'':11}  sweep: {report.messages_queued} digest(s) queued, {delivered.sent} e-mailed")
+    finally:
+        clock.set_now(frozen_before)
+    outbox = settings.resolved_outbox_dir
+    messages = []
+    for path in sorted(outbox.glob("*.eml")):
+        import email
+        from email import policy
+
+        parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        messages.append({"file": str(path), "to": parsed["To"], "subject": parsed["Subject"]})
+    return {"cases": stalled, "paused": paused, "rungs_fired": fired_total,
+            "business_days": CHECKPOINTS[-1].days, "outbox_dir": str(outbox.resolve()), "messages": messages}
 
 
 def _intake(script: Script, say: Callable[[str], None], stamp: Callable[[], str], problems: list[str]) -> None:
@@ -408,7 +479,7 @@ def _summary(day: list[Script], executor: Executor, elapsed: float, problems: li
         state = store.state(script.case_id)
         events = store.events(script.case_id)
         deadlines = state.deadlines
-        late = [d for d in deadlines if (d.met_at or clock.now()) > d.due_at]
+        late = [d for d in deadlines if d.due_at is not None and (d.met_at or clock.now()) > d.due_at]
         rows.append({
             "case_id": state.case_id, "branch": script.branch, "process": state.process, "kind": state.kind,
             "severity": state.severity, "status": state.status, "outcome": state.outcome, "step": state.step,
@@ -443,6 +514,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
             print(f"\n{r['case_id']} ({r['severity']}): reported upward at intake to {', '.join(r['notified_at_intake'])}")
         for refusal in r["refusals"]:
             print(f"{r['case_id']}: {refusal['by']} tried to approve and was refused — {refusal['problem']}")
+    esc = summary.get("escalations") or {}
+    if esc:
+        print(f"\nEscalations: {esc['rungs_fired']} rungs fired on {len(esc['cases'])} stalled cases over "
+              f"{esc['business_days']} business days; {len(esc['messages'])} e-mails in {esc['outbox_dir']}")
+        for message in esc["messages"][-4:]:
+            print(f"  {message['file']}  to {message['to']}: {message['subject']}")
     for problem in summary["problems"]:
         print(f"PROBLEM: {problem}")
     first = rows[0]["case_id"] if rows else "<id>"
