@@ -56,11 +56,11 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 import sqlalchemy as sa
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from kefu import clock
+from kefu.settings import get_settings
 from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -70,16 +70,6 @@ CLAIM_BATCH = 10  # claimed per transaction, so a lease covers a few sends, not 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_AUTOMATIC_ATTEMPTS = 20  # 1+2+4+…+32 min, then hourly: ≈ 14 h of retries, then a person
 SECRET_BLOCK = "kefu-smtp-password"
-
-
-class MailSettings(BaseSettings):
-    """Mail settings kefu.settings does not (yet) hold."""
-
-    model_config = SettingsConfigDict(env_prefix="KEFU_", extra="ignore")
-
-    mail_from: str = "kefu@localhost"
-    mail_from_name: str = "kefu 客服"
-    smtp_password: SecretStr | None = None
 
 
 # -- enqueue ------------------------------------------------------------------------------------
@@ -162,7 +152,7 @@ class FileTransport:
     """Writes each message as ``<created>-<id>.eml`` (RFC 5322): the embedded default."""
 
     def __init__(self, directory: Path | str, *, sender: str | None = None, sender_name: str | None = None) -> None:
-        settings = MailSettings()
+        settings = get_settings()
         self.directory = Path(directory)
         self.sender = sender or settings.mail_from
         self.sender_name = sender_name if sender_name is not None else settings.mail_from_name
@@ -206,7 +196,7 @@ class SmtpTransport:
         self.host = parts.hostname
         self.port = parts.port or default_port
         self.user = unquote(parts.username) if parts.username else None
-        settings = MailSettings()
+        settings = get_settings()
         self.sender = sender or settings.mail_from
         self.sender_name = sender_name if sender_name is not None else settings.mail_from_name
         self.timeout = timeout

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # Freezes the business clock (tests, simulations, the demo); ISO-8601 with an offset.
     now: datetime | None = None
     smtp_url: str | None = None
+    # Never from a file in the repo, never logged; a Prefect Secret block `kefu-smtp-password` also works.
+    smtp_password: SecretStr | None = None
+    mail_from: str = "kefu@localhost"
+    mail_from_name: str = "kefu 客服"
     outbox_dir: Path | None = None
     prefect_port: int = 4200
     # Where ops open the dashboard and where the CLI reaches Prefect; PREFECT_API_URL wins if set.

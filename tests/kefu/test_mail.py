@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from kefu.settings import get_settings
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -30,6 +32,14 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 SUBJECT = "【kefu 超时升级】3 个案件超时 / 3 cases past deadline — 孙丽"
 TEXT = "孙丽，您好：\n案件 C-20261123-0001 已超时。\n/etc/passwd\n\nHello, case C-20261123-0001 is late."
 HTML = "<p>孙丽，您好：</p><table><tr><td>C-20261123-0001</td></tr></table>"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Settings are read once per process; tests that change KEFU_* mail variables re-read them."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def free_port() -> int:
@@ -313,6 +323,7 @@ def test_smtp_login_uses_the_user_as_given_and_the_password_from_the_environment
     server = Server(authenticator=authenticator, auth_require_tls=False).start()
     try:
         monkeypatch.setenv("KEFU_SMTP_PASSWORD", "s3cret")
+        get_settings.cache_clear()
         queue(store.engine)
         # No "@" in the user: yagmail would make it ops@gmail.com; kefu must not.
         assert deliver_due(store.engine, SmtpTransport(f"smtp://ops@127.0.0.1:{server.port}")).sent == 1
@@ -324,6 +335,7 @@ def test_smtp_login_uses_the_user_as_given_and_the_password_from_the_environment
 def test_smtp_login_without_a_password_fails_the_message_and_says_where_to_put_it(
         store, frozen_clock, monkeypatch, smtp_server):
     monkeypatch.delenv("KEFU_SMTP_PASSWORD", raising=False)
+    get_settings.cache_clear()
     # No Prefect server here: the Secret block cannot be loaded (a stand-in module, no 5 s import).
     fake = types.ModuleType("prefect.blocks.system")
     fake.Secret = types.SimpleNamespace(load=lambda name: 1 / 0)
