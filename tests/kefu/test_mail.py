@@ -13,8 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from kefu.settings import get_settings
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -22,6 +20,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from kefu import mail
+from kefu.settings import get_settings
 from kefu.mail import (
     LEASE, MAX_AUTOMATIC_ATTEMPTS, FileTransport, SmtpTransport, backoff, deliver_due, enqueue,
     render_message, retry_failed,
