@@ -1,0 +1,39 @@
+"""Ops see every case in Prefect: one flow run per case, named after it, tagged ``case:<id>``,
+visibly Suspended while it waits for a person (PROCESSES.md P1; the dashboard is where ops look)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.prefect
+
+
+def test_each_case_is_a_flow_run_named_and_tagged_after_it_and_suspended_while_it_waits(kefu):
+    """P1 step 1 Intake 投诉受理 → step 2 Judgement: the run waits, Suspended, on the judgement form."""
+    case_id = kefu.open("上周买的电饭煲按键失灵，客服电话一直占线", "--kind", "complaint", "--severity", "general",
+                        name="周敏")
+    run = kefu.wait_until_waiting(case_id, "judgement")
+
+    assert case_id in run.name
+    assert f"case:{case_id}" in run.tags
+    assert run.state.name == "Suspended"
+    assert run.state.state_details.pause_key == "judgement-1-0"
+    assert str(run.id) == kefu.state(case_id).flow_run_id
+    # ops find the run by its tag, as the dashboard's filter does
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with kefu.client() as client:
+        found = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"case:{case_id}"])),
+                                       sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=10)
+    assert [r.id for r in found] == [run.id]
+    # the case says where its run is
+    shown = kefu.ok("case", "show", case_id)
+    assert shown["flow_run_id"] == str(run.id)
+    assert shown["flow_run_url"].endswith(f"/runs/flow-run/{run.id}")
+
+    # and it leaves the Suspended state once it closes
+    kefu.ok("complaint", "judge", case_id, "--not-upheld", "--reason", "按键失灵系使用童锁功能，已电话指导解锁",
+            "--by", "li.na")
+    run = kefu.wait_until_waiting(case_id, None)
+    assert run.state.name == "Completed"
