@@ -127,14 +127,16 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
         session.execute(sa.insert(CaseEvent.__table__), events)
     claims = [{"c_id": case_id, "c_old": first_seq[case_id], "c_new": last}
               for case_id, last in next_seq.items() if last != first_seq[case_id]]
-    for claim in claims:  # each case must still be where we read it
+    if claims:  # each case must still be where we read it: one executemany, all rows or retry
+        cases = Case.__table__
         moved = session.execute(
-            sa.update(Case.__table__).where(Case.__table__.c.id == claim["c_id"],
-                                            Case.__table__.c.last_seq == claim["c_old"])
-            .values(last_seq=claim["c_new"])
+            sa.update(cases).where(cases.c.id == sa.bindparam("c_id"), cases.c.last_seq == sa.bindparam("c_old"))
+            .values(last_seq=sa.bindparam("c_new")),
+            claims,
         )
-        if moved.rowcount != 1:
-            raise _Retry(claim["c_id"])
+        # SQLite and psycopg both report the summed rowcount of an executemany.
+        if moved.rowcount != len(claims):
+            raise _Retry(f"{len(claims) - moved.rowcount} of {len(claims)} cases changed")
     table = Deadline.__table__
     session.execute(
         sa.update(table).where(table.c.id == sa.bindparam("d_id"))
