@@ -8,6 +8,7 @@ typed form; the Prefect dashboard shows the form, the CLI fills it in the same s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from prefect.flow_runs import suspend_flow_run
@@ -17,7 +18,21 @@ from kefu import runtime
 from kefu.texts import local_time, mask_phone
 from models.complaint import CaseState
 from models.inputs import STEP_INPUT
+from flows.visibility import show_waiting
 from tasks.complaint import record_decision
+
+
+class _WaitingIsNotAnError(logging.Filter):
+    """Prefect logs every run that ends suspended as ERROR ("Finished in state Suspended"); in
+    kefu that is a case waiting for a person, so ops see it at INFO, not as a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage().startswith("Finished in state Suspended"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_WaitingIsNotAnError())
 
 
 def read_case(case_id: str) -> CaseState:
@@ -56,5 +71,6 @@ async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any
         )
         # The key names this exact wait; after a refusal the next wait gets a fresh form.
         key = f"{step}-{round_}-{case.refusal_count(step, round_)}"
+        await show_waiting(case, step, round_)
         answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=None)
         record_decision(case_id, step, round_, answer.model_dump(mode="json"))

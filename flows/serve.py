@@ -21,6 +21,7 @@ from prefect.runner import Runner  # noqa: E402
 
 from flows.complaint import complaint  # noqa: E402
 from flows.contact import contact  # noqa: E402
+from flows.sweep import sweep  # noqa: E402
 
 # Modules every flow run needs: imported once in the fork server, shared by every run.
 # ``prefect.runner``: each child re-executes this module as ``__mp_main__`` (multiprocessing's
@@ -30,19 +31,17 @@ from flows.contact import contact  # noqa: E402
 # backend, ~0.02 s; sqlite3 for kefu's store. ``flows.preload`` parses the rules once (~0.15 s a run).
 PRELOAD = ["prefect.flow_engine", "prefect.flow_runs", "prefect.runner", "prefect.task_engine",
            "prefect.utilities.visualization", "anyio._backends._asyncio", "sqlite3", "encodings.idna",
-           "flows.complaint", "flows.contact", "kefu.db", "flows.preload"]
+           "flows.complaint", "flows.contact", "flows.sweep", "kefu.db", "flows.preload"]
 
 
 # One deployment per process; ``prefect.yaml`` declares the same for a work pool.
 FLOWS = [(complaint, "complaint"), (contact, "contact")]
 TAGS = ["kefu", "p1"]
+# The deadline sweep runs every minute: a stalled case reaches a manager within a minute.
+SWEEP_SECONDS = 60
 # How often the runner asks the server for runs to start (a resumed run is one): half the
 # wait of a resume. PREFECT_RUNNER_POLL_FREQUENCY only takes whole seconds; this wins over it.
 POLL_SECONDS = 0.25
-
-
-def deployments() -> list:
-    return [flow.to_deployment(name=name, tags=TAGS) for flow, name in FLOWS]
 
 
 def fork_runs_from_preloaded_server() -> None:
@@ -71,6 +70,7 @@ def main(limit: int = 16) -> None:
         # above) instead of a ``python -m prefect.engine`` subprocess that imports and loads
         # everything again; the deployment on the server is the same.
         runner.add_flow(flow, name=name, tags=TAGS)
+    runner.add_flow(sweep, name="sweep", tags=["kefu", "deadlines"], interval=SWEEP_SECONDS)
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:
