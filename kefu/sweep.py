@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from kefu import clock, mail
@@ -59,6 +59,7 @@ def escalate_due(engine: Engine, rules: Rules, *, dashboard_url: str, limit: int
     """Fire the rungs due now (business clock); retry if another writer touched the same cases."""
     started = time.perf_counter()
     now = clock.now()
+    collision: Exception | None = None
     for _ in range(10):
         sweep_id = uuid.uuid4().hex[:12]
         try:
@@ -66,9 +67,12 @@ def escalate_due(engine: Engine, rules: Rules, *, dashboard_url: str, limit: int
                 report = _sweep(session, rules, now, sweep_id, dashboard_url, limit)
             report.seconds = time.perf_counter() - started
             return report
-        except (IntegrityError, _Retry):
+        except (IntegrityError, _Retry, OperationalError) as exc:
+            # OperationalError: SQLite's "database is locked" when a writer committed between
+            # our read and our first write; the transaction rolled back, read again.
+            collision = exc
             continue
-    raise RuntimeError("the sweep kept colliding with other writers; it will run again next minute")
+    raise RuntimeError("the sweep kept colliding with other writers; it will run again next minute") from collision
 
 
 def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboard_url: str,
