@@ -15,7 +15,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input.run_input import run_input_subclass_from_type
 
 from kefu import runtime
-from kefu.texts import local_time, mask_phone
+from kefu.texts import local_time, mask_phone, render_file
 from models.complaint import CaseState
 from models.inputs import STEP_INPUT
 from flows.visibility import show_waiting
@@ -41,22 +41,18 @@ def read_case(case_id: str) -> CaseState:
 
 
 def _form_description(case: CaseState, step: str, round_: int) -> str:
+    """What the dashboard shows above the form: the case, the deadline, a refusal to correct."""
     rules = runtime.rules()
     intake = case.intake
-    lines = [
-        f"**{case.case_id}** · {case.kind}/{case.severity or '-'} · {step} (round {round_})",
-        f"客户 Customer: {intake.get('name')} {mask_phone(intake.get('phone', ''))} · {intake.get('channel')}",
-        f"内容 Content: {intake.get('content')}",
-    ]
-    due = next((d for d in case.open_deadlines() if d.step == step and d.round == round_), None)
-    if due is not None:
-        lines.append(f"期限 Due: {local_time(rules, due.due_at)} ({due.policy})")
-    refusals = [e for e in runtime.store().events(case.case_id)
-                if e.type == "input.refused" and e.payload["step"] == step and e.payload["round"] == round_]
-    if refusals:
-        last = refusals[-1].payload
-        lines.append(f"⚠ 上次提交被拒 Last input refused: {last['field']}: {last['problem']} — {last['fix']}")
-    return "\n\n".join(lines)
+    deadline = case.deadline(step, round_)
+    return render_file(
+        rules, "forms/waiting.md.j2", case_id=case.case_id, kind=case.kind, severity=case.severity,
+        step=step, round=round_, name=intake.get("name"), phone_masked=mask_phone(intake.get("phone", "")),
+        channel=intake.get("channel"), content=intake.get("content"),
+        due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
+        policy=deadline.policy if deadline else None,
+        refusal=case.last_refusal.get(f"{step}:{round_}"),
+    )
 
 
 async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any]:

@@ -17,15 +17,20 @@ def _environment(directory: str) -> jinja2.Environment:
     # StrictUndefined: a template that names a value kefu does not give fails loudly, at once.
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False, autoescape=False,
+        keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True,
     )
 
 
 def render(rules: Rules, template: str, **values: Any) -> str:
     """Render one of the templates named in ``complaint.yaml`` (``templates.<template>``)."""
     path = rules.template_path(template).relative_to(rules.directory / "templates")
+    return render_file(rules, Path(path).as_posix(), **values)
+
+
+def render_file(rules: Rules, path: str, **values: Any) -> str:
+    """Render ``config/templates/<path>``."""
     env = _environment(str(rules.directory / "templates"))
-    return env.get_template(Path(path).as_posix()).render(
+    return env.get_template(path).render(
         department_name=rules.department.department.name,
         department_name_en=rules.department.department.name_en,
         **values,

@@ -115,6 +115,8 @@ class CaseState(BaseModel):
     decisions: dict[str, dict[int, dict[str, Any]]] = {}
     # Refused inputs per (step, round) key "step:round": a refused form re-opens the wait.
     refusals: dict[str, int] = {}
+    # The last refusal per "step:round" (field, problem, fix), shown on the re-opened form.
+    last_refusal: dict[str, dict[str, Any]] = {}
     notices: dict[str, dict[str, Any]] = {}
     discipline: dict[int, dict[str, Any]] = {}
     notifications: list[dict[str, Any]] = []
@@ -189,6 +191,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
     elif t == EventType.INPUT_REFUSED:
         key = f"{p['step']}:{p['round']}"
         state.refusals[key] = state.refusals.get(key, 0) + 1
+        state.last_refusal[key] = p
     elif t == EventType.DEADLINE_OPENED:
         state.deadlines.append(DeadlineState(
             step=p["step"], round=p["round"], opened_at=event.at, due_at=_time(p["due_at"]), policy=p["policy"],
