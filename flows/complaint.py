@@ -23,6 +23,8 @@ from tasks.complaint import (
 async def complaint(case_id: str) -> str:
     """Take one complaint from intake to review; returns its outcome."""
     case = read_case(case_id)
+    if case.status == "closed":
+        return case.outcome  # a run started again after the end has nothing left to do
 
     # 1. Intake 投诉受理 — the register was filled by `kefu complaint open`; the customer hears
     #    at once, and a major or crisis complaint goes upward at once.

@@ -14,6 +14,8 @@ from tasks.contact import send_answer
 @flow(name="contact", log_prints=True)
 async def contact(case_id: str) -> str:
     """Answer one consultation or query and close it."""
+    if read_case(case_id).status == "closed":
+        return "answered"  # a run started again after the end has nothing left to do
     await decision_of(case_id, Step.ANSWER)
     if "contact_answer" not in read_case(case_id).notices:
         send_answer(case_id)
