@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KEFU = [sys.executable, "-m", "kefu.cli"]
 BRANCH_OUTCOME = {
     "not_upheld": "not_upheld", "upheld_accepted": "resolved", "rejected_then_accepted": "resolved",
