@@ -517,7 +517,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     esc = summary.get("escalations") or {}
     if esc:
         print(f"\nEscalations: {esc['rungs_fired']} rungs fired on {len(esc['cases'])} stalled cases over "
-              f"{esc['business_days']} business days; {len(esc['messages'])} e-mails in {esc['outbox_dir']}")
+              f"{esc['business_days']} days of business time; {len(esc['messages'])} e-mails in {esc['outbox_dir']}")
         for message in esc["messages"][-4:]:
             print(f"  {message['file']}  to {message['to']}: {message['subject']}")
     for problem in summary["problems"]:
@@ -536,5 +536,10 @@ def _env_prefix() -> str:
     """The settings a person must repeat for the CLI to find this kefu (none on the default)."""
     import os
 
-    return "".join(f"{name}={os.environ[name]} " for name in ("KEFU_HOME", "KEFU_DATABASE_URL", "KEFU_PREFECT_PORT",
-                                                             "KEFU_PREFECT_API_URL") if os.environ.get(name))
+    import sys
+
+    settings = "".join(f"{name}={os.environ[name]} " for name in ("KEFU_HOME", "KEFU_DATABASE_URL", "KEFU_PREFECT_PORT",
+                                                                 "KEFU_PREFECT_API_URL") if os.environ.get(name))
+    # The command as it was typed (``.venv/bin/kefu`` right after the README's first line).
+    program = sys.argv[0] if sys.argv and sys.argv[0].endswith("kefu") else "kefu"
+    return settings + program.removesuffix("kefu")
