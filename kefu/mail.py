@@ -41,7 +41,6 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import logging
-import os
 import re
 import uuid
 from dataclasses import dataclass

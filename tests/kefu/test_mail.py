@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import sys
 import threading
 import types
@@ -14,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from conftest import SmtpServer
 from kefu import mail
 from kefu.settings import get_settings
 from kefu.mail import (
@@ -39,56 +38,6 @@ def _fresh_settings():
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-
-class Server:
-    def __init__(self, port: int | None = None, **kwargs) -> None:  # noqa: ANN003
-        self.port = port or free_port()
-        self.collector = Collector()
-        self.kwargs = kwargs
-        self.controller: Controller | None = None
-
-    def start(self) -> "Server":
-        self.controller = Controller(self.collector, hostname="127.0.0.1", port=self.port, **self.kwargs)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-
-    @property
-    def received(self):  # noqa: ANN201
-        return self.collector.received
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def smtp_server():
-    server = Server().start()
-    yield server
-    server.stop()
 
 
 def queue(engine, key: str = "escalation-digest:sweep-1:S-003", to=("sun.li@kefu.example",)) -> bool:  # noqa: ANN001
@@ -162,7 +111,7 @@ def test_a_recipient_must_be_a_plain_address(store, frozen_clock):
 
 
 def test_smtp_down_keeps_the_message_failed_with_backoff_then_it_is_delivered_once(store, frozen_clock):
-    server = Server()  # port reserved, nothing listening yet
+    server = SmtpServer()  # port reserved, nothing listening yet
     transport = SmtpTransport(server.url)
     queue(store.engine)
 
@@ -319,7 +268,7 @@ def test_smtp_login_uses_the_user_as_given_and_the_password_from_the_environment
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"s3cret")
 
-    server = Server(authenticator=authenticator, auth_require_tls=False).start()
+    server = SmtpServer(authenticator=authenticator, auth_require_tls=False).start()
     try:
         monkeypatch.setenv("KEFU_SMTP_PASSWORD", "s3cret")
         get_settings.cache_clear()

@@ -9,10 +9,7 @@ Runs on SQLite and PostgreSQL (the ``store`` fixture); the concurrency test on P
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -20,6 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from conftest import SmtpServer
 from kefu import cases, mail, sweep
 from kefu.db import make_engine
 from kefu.mail import LEASE, FileTransport, SmtpTransport, deliver_due
@@ -81,51 +79,6 @@ def digest_items(message: OutboxMessage) -> list[tuple[str, int]]:
     percents = [int(p) for p in re.findall(r"已用时限 (\d+)%", chinese)]
     assert len(ids) == len(percents), message.text
     return list(zip(ids, percents))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1 that keeps what it receives."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.lock = threading.Lock()
-        self.controller = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-    def start(self) -> "SmtpServer":
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def smtp_server():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 class Killed(BaseException):
@@ -363,7 +316,7 @@ def test_a_delivery_killed_after_the_server_accepted_resends_once_with_the_same_
     frozen_clock.advance(LEASE)
     report = deliver_due(store.engine, transport)
     assert report.sent == 3 and report.pending_left == 0  # the abandoned one + the two not yet tried
-    ids = Counter(msg["Message-ID"] for _, msg in smtp_server.received)
+    ids = Counter(msg["Message-ID"] for _, _, msg in smtp_server.received)
     assert len(smtp_server.received) == 4 and sorted(ids.values()) == [1, 1, 2]
     [resent] = [mid for mid, n in ids.items() if n == 2]
     first = next(m for m in outbox(store.engine) if m.message_id == resent)
@@ -419,7 +372,7 @@ def test_the_manager_gets_one_bilingual_digest_over_real_smtp_with_what_to_do(
     report = deliver_due(store.engine, SmtpTransport(smtp_server.url))
     assert (report.sent, report.failed, report.pending_left) == (3, 0, 0)
 
-    to_manager = [msg for rcpt, msg in smtp_server.received if rcpt == [EMAIL["sun.li"]]]
+    to_manager = [msg for _, rcpt, msg in smtp_server.received if rcpt == [EMAIL["sun.li"]]]
     assert len(to_manager) == 1
     msg = to_manager[0]
     assert msg["To"] == "sun.li@kefu.example"
@@ -464,7 +417,7 @@ def test_smtp_down_keeps_the_digest_queued_and_delivers_it_once_when_back(store,
         assert (up.sent, up.failed, up.pending_left) == (3, 0, 0)
         frozen_clock.advance(timedelta(hours=1))
         assert deliver_due(store.engine, transport).sent == 0
-        received = Counter(tuple(rcpt) for rcpt, _ in server.received)
+        received = Counter(tuple(rcpt) for _, rcpt, _ in server.received)
         assert received == {(EMAIL["chen.jing"],): 1, (EMAIL["zhao.lei"],): 1, (EMAIL["sun.li"],): 1}
     finally:
         server.stop()
