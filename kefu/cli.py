@@ -13,9 +13,18 @@ from typing import Any, Callable, Optional
 
 import typer
 
+from pydantic import ValidationError
+
 from kefu.runtime import configure_prefect
 
-configure_prefect()  # before anything imports Prefect
+try:
+    configure_prefect()  # before anything imports Prefect
+except ValidationError as _bad_setting:  # a KEFU_* variable a person can fix: say which and how
+    _error = _bad_setting.errors()[0]
+    _name = "KEFU_" + str(_error["loc"][0]).upper() if _error["loc"] else "KEFU_*"
+    print(f"error: {_name}: {_error['msg'].removeprefix('Value error, ')}\n  fix: correct or unset {_name}",
+          file=sys.stderr)
+    raise SystemExit(2)
 
 from kefu import cases, runtime, service  # noqa: E402
 from kefu.rules import ConfigError, load_rules  # noqa: E402

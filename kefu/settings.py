@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     @classmethod
     def _now_needs_offset(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("KEFU_NOW needs a UTC offset, e.g. 2026-11-23T09:00:00+08:00")
+            raise ValueError("needs a UTC offset, e.g. 2026-11-23T09:00:00+08:00")
         return value
 
     @property

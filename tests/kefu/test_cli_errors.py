@@ -184,3 +184,17 @@ def test_staff_lists_the_managers():
 
 def test_staff_with_an_unknown_role_is_refused():
     assert_refused(kefu("staff", "--role", "boss"), "role", "manager")
+
+
+def test_a_bad_kefu_setting_is_refused_naming_the_variable_and_the_fix(tmp_path):
+    """Settings come from KEFU_* variables (issue 2, Architecture: Settings); a bad one stops the
+    CLI with exit 2, the variable's name and what to write, not a traceback."""
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "KEFU_HOME": str(tmp_path / "var"), "KEFU_NOW": "2026-11-23T09:00"}
+    result = subprocess.run([sys.executable, "-m", "kefu.cli", "case", "list"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "KEFU_NOW" in result.stderr and "UTC offset" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
