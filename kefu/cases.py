@@ -8,7 +8,8 @@ re-read and decide again. Steps that may run twice record once (idempotency keys
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from datetime import datetime
+from typing import Callable
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -17,7 +18,7 @@ from kefu import clock, deadlines
 from kefu.rules import Rules
 from kefu.store import CaseStore, ConcurrentChange, NewEvent
 from kefu.texts import local_time, mask_phone, render
-from models.complaint import HUMAN_STEPS, STEP_EVENT, CaseState, EventType, Step, apply, RecordedEvent
+from models.complaint import HUMAN_STEPS, STEP_EVENT, CaseState, DeadlineState, EventType, RecordedEvent, Step, apply
 from models.inputs import ContactRegistration, STEP_INPUT, _Input
 
 SYSTEM = "kefu"
@@ -100,16 +101,17 @@ def _open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause
 
 
 def _reschedule(rules: Rules, state: CaseState, cause: NewEvent, reason: str) -> list[NewEvent]:
-    events = []
-    for deadline in state.open_deadlines():
-        plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
-                              deadline.opened_at, state.pauses)
-        payload = plan.event_payload()
-        events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, cause.at, {
-            "step": deadline.step, "round": deadline.round, "due_at": payload["due_at"],
-            "rungs": payload["rungs"], "reason": reason,
-        }))
-    return events
+    return [_rescheduled(rules, state, deadline, cause.at, reason) for deadline in state.open_deadlines()]
+
+
+def _rescheduled(rules: Rules, state: CaseState, deadline: DeadlineState, at: datetime, reason: str) -> NewEvent:
+    """A deadline planned again from its history (opening time, pauses) under ``rules``."""
+    plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
+                          deadline.opened_at, state.pauses).event_payload()
+    return NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, at, {
+        "step": deadline.step, "round": deadline.round, "due_at": plan["due_at"], "rungs": plan["rungs"],
+        "policy": plan["policy"], "allowed": plan["allowed"], "reason": reason,
+    })
 
 
 def _record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
@@ -356,25 +358,17 @@ def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[di
         changes.clear()
         events = []
         for deadline in state.open_deadlines():
-            plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
-                                  deadline.opened_at, state.pauses).event_payload()
-            if plan["due_at"] == _iso_or_none(deadline.due_at) and plan["rungs"] == deadline.rungs:
+            event = _rescheduled(rules, state, deadline, clock.now(), f"recomputed under rules {rules.version}")
+            was = None if deadline.due_at is None else deadline.due_at.isoformat()
+            if event.payload["due_at"] == was and event.payload["rungs"] == deadline.rungs:
                 continue
             changes.append({"case_id": state.case_id, "step": deadline.step, "round": deadline.round,
-                            "was": _iso_or_none(deadline.due_at), "now": plan["due_at"], "policy": plan["policy"]})
-            events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, clock.now(), {
-                "step": deadline.step, "round": deadline.round, "due_at": plan["due_at"], "rungs": plan["rungs"],
-                "reason": f"recomputed under rules {rules.version}", "policy": plan["policy"],
-                "allowed": plan["allowed"],
-            }))
+                            "was": was, "now": event.payload["due_at"], "policy": event.payload["policy"]})
+            events.append(event)
         return events
 
     _record(store, rules, case_id, decide)
     return changes
-
-
-def _iso_or_none(at: Any) -> str | None:
-    return None if at is None else at.isoformat()
 
 
 def _check_clock_change(rules: Rules, state: CaseState, by: str, reason: str) -> None:
