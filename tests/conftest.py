@@ -6,22 +6,18 @@ Generic on purpose: suites with special needs (tests/flows/) bring their own con
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from kefu import clock
 from kefu.db import make_engine
 from kefu.rules import Rules, load_rules
 from kefu.store import CaseStore
+from mailserver import SmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
@@ -104,54 +100,6 @@ def kefu_env(tmp_path, monkeypatch, frozen_clock):
     if runtime._store is not None:
         runtime._store.engine.dispose()
     _clear_caches()
-
-
-# -- a real SMTP server for the mail and sweep tests -----------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-
-class SmtpServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives:
-    (MAIL FROM, RCPT TOs, the parsed message)."""
-
-    def __init__(self, port: int | None = None, **kwargs) -> None:  # noqa: ANN003
-        self.port = port or free_port()
-        self.collector = Collector()
-        self.kwargs = kwargs
-        self.controller: Controller | None = None
-
-    def start(self) -> "SmtpServer":
-        self.controller = Controller(self.collector, hostname="127.0.0.1", port=self.port, **self.kwargs)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-
-    @property
-    def received(self):  # noqa: ANN201
-        return self.collector.received
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
 
 
 @pytest.fixture

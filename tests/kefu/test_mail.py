@@ -17,7 +17,7 @@ from aiosmtpd.smtp import AuthResult
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from conftest import SmtpServer
+from mailserver import SmtpServer
 from kefu import mail
 from kefu.settings import get_settings
 from kefu.mail import (

@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from conftest import SmtpServer
+from mailserver import SmtpServer
 from kefu import cases, mail, sweep
 from kefu.db import make_engine
 from kefu.mail import LEASE, FileTransport, SmtpTransport, deliver_due
