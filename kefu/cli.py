@@ -3,13 +3,10 @@ input (the message names the field and the fix), 1 on an internal error."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -27,9 +24,9 @@ except ValidationError as _bad_setting:  # a KEFU_* variable a person can fix: s
     raise SystemExit(2)
 
 from kefu import cases, runtime, service  # noqa: E402
-from kefu.rules import ConfigError, load_rules  # noqa: E402
-from kefu.store import UnknownCase  # noqa: E402
+from kefu.rules import load_rules  # noqa: E402
 from kefu.cli_outbox import outbox_app  # noqa: E402
+from kefu.cli_support import BadInput, command, emit, local_iso  # noqa: E402
 from kefu.texts import local_time, mask_phone  # noqa: E402
 from models.complaint import CaseState, Step  # noqa: E402
 from models.inputs import ContactRegistration  # noqa: E402
@@ -51,60 +48,6 @@ JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
 
 
-class BadInput(Exception):
-    def __init__(self, field: str, problem: str, fix: str) -> None:
-        super().__init__(f"{field}: {problem} — {fix}")
-        self.field, self.problem, self.fix = field, problem, fix
-
-
-def _emit(as_json: bool, data: Any, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
-
-
-def command(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Map kefu's errors to exit codes and messages, the same way for every command."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        as_json = kwargs.get("as_json", False)
-        try:
-            return fn(*args, **kwargs)
-        except (cases.InputRefused, BadInput) as exc:
-            _fail(as_json, 2, {"field": exc.field, "problem": exc.problem, "fix": exc.fix})
-        except UnknownCase as exc:
-            _fail(as_json, 2, {"field": "case_id", "problem": f"no case {exc.case_id!r}",
-                               "fix": "check the id with `kefu case list`"})
-        except ConfigError as exc:
-            _fail(as_json, 2, {"field": f"{exc.file}: {exc.key}", "problem": exc.problem, "fix": exc.fix})
-        except typer.Exit:
-            raise
-        except Exception as exc:  # an internal error: say what, keep the traceback for the logs
-            traceback.print_exc(file=sys.stderr)
-            _fail(as_json, 1, {"field": None, "problem": f"internal error: {exc}", "fix": "see the traceback above"})
-
-    return wrapper
-
-
-def _fail(as_json: bool, code: int, error: dict[str, Any]) -> None:
-    if as_json:
-        typer.echo(json.dumps({"error": error}, ensure_ascii=False))
-    else:
-        where = f"{error['field']}: " if error["field"] else ""
-        typer.echo(f"error: {where}{error['problem']}\n  fix: {error['fix']}", err=True)
-    raise typer.Exit(code)
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-def _iso(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    return at.astimezone(runtime.rules().department.department.zone).isoformat()
-
-
 def case_json(state: CaseState) -> dict[str, Any]:
     intake = state.intake
     events = runtime.store().events(state.case_id)
@@ -115,12 +58,12 @@ def case_json(state: CaseState) -> dict[str, Any]:
                      "member": intake.get("member"), "order_ref": intake.get("order_ref")},
         "channel": intake.get("channel"), "content": intake.get("content"),
         "classified_by": intake.get("classified_by"),
-        "opened_at": _iso(state.opened_at), "closed_at": _iso(state.closed_at),
+        "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
         "flow_run_id": state.flow_run_id,
         "flow_run_url": f"{_dashboard()}/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else None,
-        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": _iso(e.at), "payload": e.payload}
+        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": local_iso(e.at), "payload": e.payload}
                    for e in events],
-        "deadlines": [{"step": d.step, "round": d.round, "due_at": _iso(d.due_at), "met_at": _iso(d.met_at),
+        "deadlines": [{"step": d.step, "round": d.round, "due_at": local_iso(d.due_at), "met_at": local_iso(d.met_at),
                        "policy": d.policy} for d in state.deadlines],
     }
 
@@ -184,7 +127,7 @@ def complaint_open(
     state, note = service.open_contact(reg)
     if note != "started":
         typer.echo(f"warning: case recorded, but its flow run {note}", err=True)
-    _emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}")
+    emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}")
     if not as_json:
         typer.echo(f"  {state.kind}/{state.severity or '-'}, waits at {state.step}; flow run {note}", err=True)
 
@@ -193,7 +136,7 @@ def _decide(case_id: str, step: str, data: dict[str, Any], as_json: bool) -> Non
     state, note = service.decide(case_id, step, data)
     if note.startswith("not woken"):
         typer.echo(f"warning: recorded, but the flow run was {note}", err=True)
-    _emit(as_json, {**case_json(state), "flow_run": note},
+    emit(as_json, {**case_json(state), "flow_run": note},
           f"{case_id}: {step} recorded; now {'waits at ' + str(state.step) if state.step else state.status} (flow run {note})")
 
 
@@ -292,7 +235,7 @@ def contact_answer(
 def case_show(case_id: str = typer.Argument(...), as_json: bool = JsonOpt) -> None:
     """A case's timeline: events with actors and times, current step, open deadline."""
     state = runtime.store().state(case_id)
-    _emit(as_json, case_json(state), case_text(state))
+    emit(as_json, case_json(state), case_text(state))
 
 
 @case_app.command("list")
@@ -310,10 +253,10 @@ def case_list(
         raise BadInput("step", f"unknown step {step!r}", f"use one of {', '.join(s.value for s in Step)}")
     rows = runtime.store().cases(status=status, step=step, limit=limit)
     data = [{"case_id": c.id, "process": c.process, "kind": c.kind, "severity": c.severity, "status": c.status,
-             "step": c.step, "customer": c.customer_name, "opened_at": _iso(c.opened_at)} for c in rows]
+             "step": c.step, "customer": c.customer_name, "opened_at": local_iso(c.opened_at)} for c in rows]
     text = "\n".join(f"{c['case_id']:<18} {c['kind']:<13} {c['severity'] or '-':<8} {c['status']:<7} "
                      f"{c['step'] or '-':<15} {c['customer']}" for c in data) or "(no cases)"
-    _emit(as_json, data, text)
+    emit(as_json, data, text)
 
 
 @case_app.command("sync")
@@ -324,7 +267,7 @@ def case_sync(case_id: Optional[str] = typer.Argument(None), as_json: bool = Jso
 
     ids = [case_id] if case_id else [c.id for c in runtime.store().cases(status="open", limit=100000)]
     done = {cid: orchestration.catch_up(runtime.store().state(cid)) for cid in ids}
-    _emit(as_json, done, "\n".join(f"{cid}: {what}" for cid, what in done.items()) or "(no open cases)")
+    emit(as_json, done, "\n".join(f"{cid}: {what}" for cid, what in done.items()) or "(no open cases)")
 
 
 @case_app.command("pause")
@@ -334,7 +277,7 @@ def case_pause(case_id: str = typer.Argument(...),
                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
     """The case waits for the customer: its deadlines stop until `kefu case resume`."""
     state = cases.pause_clock(runtime.store(), runtime.rules(), case_id, reason, by)
-    _emit(as_json, case_json(state), f"{case_id}: clock stopped ({reason})")
+    emit(as_json, case_json(state), f"{case_id}: clock stopped ({reason})")
 
 
 @case_app.command("resume")
@@ -345,15 +288,15 @@ def case_resume(case_id: str = typer.Argument(...),
     """The customer responded: the deadlines run again, moved by the time they were stopped."""
     state = cases.resume_clock(runtime.store(), runtime.rules(), case_id, reason, by)
     due = ", ".join(f"{d.step} {local_time(runtime.rules(), d.due_at)}" for d in state.open_deadlines() if d.due_at)
-    _emit(as_json, case_json(state), f"{case_id}: clock running; due: {due}")
+    emit(as_json, case_json(state), f"{case_id}: clock running; due: {due}")
 
 
 # -- deadlines and escalation ------------------------------------------------------------------
 
 def _deadline_json(d: Any) -> dict[str, Any]:
-    return {"case_id": d.case_id, "step": d.step, "round": d.round, "opened_at": _iso(d.opened_at),
-            "due_at": _iso(d.due_at), "met_at": _iso(d.met_at), "policy": d.policy, "ladder": d.ladder,
-            "next_rung": d.next_rung, "next_rung_at": _iso(d.next_rung_at)}
+    return {"case_id": d.case_id, "step": d.step, "round": d.round, "opened_at": local_iso(d.opened_at),
+            "due_at": local_iso(d.due_at), "met_at": local_iso(d.met_at), "policy": d.policy, "ladder": d.ladder,
+            "next_rung": d.next_rung, "next_rung_at": local_iso(d.next_rung_at)}
 
 
 @deadlines_app.callback(invoke_without_command=True)
@@ -371,7 +314,7 @@ def deadlines_list(ctx: typer.Context, due: bool = typer.Option(False, "--due", 
         f"{r['case_id']:<18} {r['step']:<15} {('r' + str(r['round'])):<3} due "
         f"{(r['due_at'] or 'clock stopped')[:16].replace('T', ' '):<16}  next rung {r['next_rung']} "
         f"{(r['next_rung_at'] or '-')[:16].replace('T', ' ')}" for r in rows) or "(no open deadlines)"
-    _emit(as_json, rows, text + f"\n(times in {rules.department.department.timezone})" if rows else text)
+    emit(as_json, rows, text + f"\n(times in {rules.department.department.timezone})" if rows else text)
 
 
 @deadlines_app.command("recompute")
@@ -381,7 +324,7 @@ def deadlines_recompute(as_json: bool = JsonOpt) -> None:
     store, rules = runtime.store(), runtime.rules()
     changed = [c for case in store.cases(status="open", limit=1_000_000)
                for c in cases.recompute_deadlines(store, rules, case.id)]
-    _emit(as_json, changed, "\n".join(f"{c['case_id']} {c['step']} r{c['round']}: {c['was']} → {c['now']}"
+    emit(as_json, changed, "\n".join(f"{c['case_id']} {c['step']} r{c['round']}: {c['was']} → {c['now']}"
                                       for c in changed) or "no open deadline changed")
 
 
@@ -398,7 +341,7 @@ def sweep_now(as_json: bool = JsonOpt) -> None:
     data = {"rungs_fired": fired.rungs_fired, "cases": fired.cases, "messages_queued": fired.messages_queued,
             "sent": delivered.sent, "failed": delivered.failed, "pending": delivered.pending_left,
             "seconds": round(fired.seconds, 4), "fired": fired.fired}
-    _emit(as_json, data, f"{fired.rungs_fired} rungs fired on {fired.cases} cases, {fired.messages_queued} digests "
+    emit(as_json, data, f"{fired.rungs_fired} rungs fired on {fired.cases} cases, {fired.messages_queued} digests "
                          f"queued; outbox: {delivered.sent} sent, {delivered.failed} failed, "
                          f"{delivered.pending_left} waiting")
 
@@ -414,7 +357,7 @@ def config_show(as_json: bool = JsonOpt) -> None:
             "department": rules.department.model_dump(), "complaint": rules.complaint.model_dump()}
     import yaml
 
-    _emit(as_json, data, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    emit(as_json, data, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
 @config_app.command("check")
@@ -422,7 +365,7 @@ def config_show(as_json: bool = JsonOpt) -> None:
 def config_check(directory: Path = typer.Argument(..., help="A config folder to validate."), as_json: bool = JsonOpt) -> None:
     """Validate a config folder without using it."""
     rules = load_rules(directory)
-    _emit(as_json, {"ok": True, "directory": str(directory), "version": rules.version},
+    emit(as_json, {"ok": True, "directory": str(directory), "version": rules.version},
           f"{directory}: ok (version {rules.version})")
 
 
@@ -434,7 +377,7 @@ def staff(role: Optional[str] = typer.Option(None, "--role"), as_json: bool = Js
     if role is not None and role not in rules.department.roles:
         raise BadInput("role", f"unknown role {role!r}", f"use one of {', '.join(rules.department.roles)}")
     rows = [s.model_dump() for s in rules.department.staff if role is None or s.role == role]
-    _emit(as_json, rows, "\n".join(f"{s['id']:<12} {s['name']:<6} {s['role']:<11} {s['email']}" for s in rows))
+    emit(as_json, rows, "\n".join(f"{s['id']:<12} {s['name']:<6} {s['role']:<11} {s['email']}" for s in rows))
 
 
 # -- running kefu ------------------------------------------------------------------------------
@@ -447,7 +390,7 @@ def up(detach: bool = typer.Option(False, "--detach", help="Start and return; `k
     from kefu import local
 
     info = local.up(detach=detach, announce=lambda text: None if as_json else typer.echo(text))
-    _emit(as_json, info, "")
+    emit(as_json, info, "")
 
 
 @app.command("down")
@@ -457,7 +400,7 @@ def down(as_json: bool = JsonOpt) -> None:
     from kefu import local
 
     stopped = local.down()
-    _emit(as_json, {"stopped": stopped}, "stopped: " + (", ".join(stopped) or "nothing was running"))
+    emit(as_json, {"stopped": stopped}, "stopped: " + (", ".join(stopped) or "nothing was running"))
 
 
 @app.command("demo")

@@ -7,15 +7,12 @@ script notices."""
 
 from __future__ import annotations
 
-import json
-import sys
-import traceback
-from datetime import datetime
 from typing import Any, Optional
 
 import sqlalchemy as sa
 import typer
 
+from kefu.cli_support import BadInput, command, emit, local_iso
 from models.outbox import FAILED, PENDING, SENDING, STATUSES, OutboxMessage
 
 outbox_app = typer.Typer(
@@ -23,40 +20,11 @@ outbox_app = typer.Typer(
 )
 
 
-def _emit(as_json: bool, data: Any, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        typer.echo(text)
-
-
-def _fail(as_json: bool, code: int, field: str | None, problem: str, fix: str) -> None:
-    if as_json:
-        typer.echo(json.dumps({"error": {"field": field, "problem": problem, "fix": fix}}, ensure_ascii=False))
-    else:
-        where = f"{field}: " if field else ""
-        typer.echo(f"error: {where}{problem}\n  fix: {fix}", err=True)
-    raise typer.Exit(code)
-
-
-def _internal(as_json: bool, exc: Exception) -> None:
-    traceback.print_exc(file=sys.stderr)
-    _fail(as_json, 1, None, f"internal error: {exc}", "see the traceback above")
-
-
-def _local(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    from kefu import runtime
-
-    return at.astimezone(runtime.rules().department.department.zone).isoformat()
-
-
 def _row(m: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": m["id"], "key": m["key"], "to": list(m["to"]), "subject": m["subject"], "status": m["status"],
-        "attempts": m["attempts"], "last_error": m["last_error"], "next_attempt_at": _local(m["next_attempt_at"]),
-        "created_at": _local(m["created_at"]), "sent_at": _local(m["sent_at"]), "message_id": m["message_id"],
+        "attempts": m["attempts"], "last_error": m["last_error"], "next_attempt_at": local_iso(m["next_attempt_at"]),
+        "created_at": local_iso(m["created_at"]), "sent_at": local_iso(m["sent_at"]), "message_id": m["message_id"],
     }
 
 
@@ -87,6 +55,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 @outbox_app.callback()
+@command
 def outbox(
     ctx: typer.Context,
     status: Optional[str] = typer.Option(None, "--status", help="pending, sending, sent or failed."),
@@ -96,35 +65,30 @@ def outbox(
     if ctx.invoked_subcommand is not None:
         return
     if status is not None and status not in STATUSES:
-        _fail(as_json, 2, "--status", f"unknown status {status!r}", f"use one of {', '.join(STATUSES)}")
-    try:
-        rows = _list(status)
-    except Exception as exc:
-        _internal(as_json, exc)
-    _emit(as_json, {"messages": rows}, _table(rows))
+        raise BadInput("--status", f"unknown status {status!r}", f"use one of {', '.join(STATUSES)}")
+    rows = _list(status)
+    emit(as_json, {"messages": rows}, _table(rows))
 
 
 @outbox_app.command("retry")
+@command
 def retry(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Make failed messages due now and deliver everything that is due."""
-    try:
-        from kefu.db import current_engine
-        from kefu.mail import deliver_due, retry_failed, transport_from_settings
+    from kefu.db import current_engine
+    from kefu.mail import deliver_due, retry_failed, transport_from_settings
 
-        engine = current_engine()
-        made_due = retry_failed(engine)
-        transport = transport_from_settings()
-        report = deliver_due(engine, transport)
-        still_failed = _list(FAILED)
-    except Exception as exc:
-        _internal(as_json, exc)
+    engine = current_engine()
+    made_due = retry_failed(engine)
+    transport = transport_from_settings()
+    report = deliver_due(engine, transport)
+    still_failed = _list(FAILED)
     data = {"retried": made_due, "sent": report.sent, "failed": report.failed,
             "pending_left": report.pending_left, "transport": repr(transport), "still_failed": still_failed}
     text = (f"retried {made_due} failed message(s) via {transport!r}: sent {report.sent}, "
             f"failed {report.failed}, not yet sent {report.pending_left}")
     if still_failed:
         text += "\n" + _table(still_failed)
-    _emit(as_json, data, text)
+    emit(as_json, data, text)
     if still_failed:
         raise typer.Exit(1)
 
