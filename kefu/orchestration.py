@@ -79,7 +79,7 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
 
 
 def _attempt(case: CaseState) -> int:
-    return sum(1 for _ in runtime.store().events(case.case_id) if _.type == "flow_run.linked")
+    return case.flow_runs_linked
 
 
 def catch_up(case: CaseState) -> str:

@@ -60,7 +60,7 @@ class CaseStore:
             return list(rows)
 
     def state(self, case_id: str) -> CaseState:
-        return reduce(case_id, (_as_recorded(row) for row in self.events(case_id)))
+        return reduce(case_id, recorded(self.events(case_id)))
 
     def cases(self, status: str | None = None, step: str | None = None, limit: int = 200) -> list[Case]:
         query = select(Case).order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)  # type: ignore[union-attr]

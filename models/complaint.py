@@ -111,6 +111,7 @@ class CaseState(BaseModel):
     outcome: str | None = None
     last_seq: int = 0
     flow_run_id: str | None = None
+    flow_runs_linked: int = 0  # runs ever started for the case (a restart takes the next number)
     # The decision of each human step, per round: {"proposal": {1: {...}, 2: {...}}}.
     decisions: dict[str, dict[int, dict[str, Any]]] = {}
     # Refused inputs per (step, round) key "step:round": a refused form re-opens the wait.
@@ -220,6 +221,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
                 deadline.met_at = event.at
     elif t == EventType.FLOW_RUN_LINKED:
         state.flow_run_id = p["flow_run_id"]
+        state.flow_runs_linked += 1
     return state
 
 
