@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from kefu.calendar import BusinessCalendar, CalendarConfig
+from kefu.callback_rules import CALLBACK_STEPS, CallbackRules, check_callback_rules
+from kefu.order_rules import ORDER_DEADLINE_STEPS, OrderRules, order_problems
 from kefu.policies import Allowance, EscalationRules, SlaRules
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -162,6 +164,8 @@ class Rules(BaseModel):
     calendars: CalendarRules
     sla: SlaRules
     escalation: EscalationRules
+    order: OrderRules
+    callback: CallbackRules
     _calendars: dict[str, BusinessCalendar] = PrivateAttr(default_factory=dict)
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
@@ -214,6 +218,8 @@ class CalendarRules(_Strict):
 DEADLINE_STEPS: dict[str, tuple[str, ...]] = {
     "complaint": COMPLAINT_STEPS + CASE_WIDE_DEADLINES,
     "contact": CONTACT_STEPS,
+    "order": ORDER_DEADLINE_STEPS,
+    "callback": CALLBACK_STEPS,
 }
 
 _FILES: dict[str, type[BaseModel]] = {
@@ -222,6 +228,8 @@ _FILES: dict[str, type[BaseModel]] = {
     "calendar.yaml": CalendarRules,
     "sla.yaml": SlaRules,
     "escalation.yaml": EscalationRules,
+    "order.yaml": OrderRules,
+    "callback.yaml": CallbackRules,
 }
 
 
@@ -253,6 +261,10 @@ def _explain(path: Path, exc: ValidationError) -> ConfigError:
     if error["type"] == "missing":
         problem = "missing"
     return ConfigError(str(path), key, problem, fix)
+
+
+# The folder each rules version loaded in this process came from.
+LOADED_FROM: dict[str, Path] = {}
 
 
 def version_of(directory: Path) -> str:
@@ -305,8 +317,17 @@ def load_rules(directory: Path) -> Rules:
                 str(directory / "complaint.yaml"), f"templates.{field}", f"template {template} not found",
                 f"create templates/{template} or name an existing template",
             )
-    return Rules(directory=directory, version=version_of(directory), department=department, complaint=complaint,
-                 calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"], escalation=parsed["escalation.yaml"])
+    for key, problem, fix in order_problems(parsed["order.yaml"], department.roles,  # type: ignore[arg-type]
+                                            [d.id for d in department.departments], directory / "templates")[:1]:
+        raise ConfigError(str(directory / "order.yaml"), key, problem, fix)
+    for problem in check_callback_rules(directory, parsed["callback.yaml"], {s.id: s.role for s in department.staff},  # type: ignore[arg-type]
+                                        list(parsed["calendar.yaml"].calendars))[:1]:  # type: ignore[attr-defined]
+        raise ConfigError(*problem)
+    version = version_of(directory)
+    LOADED_FROM[version] = directory  # kefu.audit.snapshots records these files for replay
+    return Rules(directory=directory, version=version, department=department, complaint=complaint,
+                 calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"], escalation=parsed["escalation.yaml"],
+                 order=parsed["order.yaml"], callback=parsed["callback.yaml"])
 
 
 def _check_deadline_rules(directory: Path, department: DepartmentRules, complaint: ComplaintRules,

@@ -1,0 +1,129 @@
+"""The order process's rules (config/order.yaml), validated like every other config file."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kefu.policies import AllowanceField
+
+# The order's steps in the order the chain runs them (seed 001 订单的接收与处理, seed 000 第四篇).
+# ``shipment`` and ``delivery`` are due on dates agreed with the buyer; ``chase_reply`` is the
+# window an instant-message chase gets before the agent must phone.
+ORDER_CHAIN = ("stock_check", "payment", "remark", "finance_confirmation", "verification",
+               "director_approval", "handover", "shipment", "delivery", "invoice")
+# Deadlines whose due time is a date agreed with the buyer, not an sla.yaml allowance.
+AGREED_DATE_STEPS = {"shipment": "ship_by", "delivery": "deliver_by"}
+# The steps whose deadline sla.yaml allows (every one needs a policy there).
+ORDER_DEADLINE_STEPS = tuple(s for s in ORDER_CHAIN if s not in AGREED_DATE_STEPS) + ("chase_reply",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SizeLimits(_Strict):
+    max_width_m: float = Field(gt=0)
+    max_height_m: float = Field(gt=0)
+
+
+class ChainOwner(_Strict):
+    role: str | None = None
+    department: str | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> "ChainOwner":
+        if (self.role is None) == (self.department is None):
+            raise ValueError("give exactly one of role (owner or a department.yaml role) or department")
+        return self
+
+
+class ChaseRules(_Strict):
+    first_via: str
+    then_via: str
+    notify_role: str
+
+
+class OrderTemplates(_Strict):
+    after_care: str
+    amendment_notice: str
+    chase_message: str
+    tracking_notice: str
+
+
+class OrderRules(_Strict):
+    case_id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
+    delivery_modes: dict[str, list[str]] = Field(min_length=1)
+    patterns: dict[str, list[str]] = Field(min_length=1)
+    size_limits: SizeLimits
+    ship_date_past_window_days: int = Field(ge=0, le=300)
+    agreed_due_local_time: time
+    agreed_date_ladder_span: AllowanceField
+    urgencies: list[str] = Field(min_length=1)
+    default_urgency: str
+    chase: ChaseRules
+    offline_after: AllowanceField
+    chain: dict[str, ChainOwner]
+    templates: OrderTemplates
+
+    @field_validator("agreed_due_local_time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(f"{value!r} is not a local time; write it like \"18:00\"")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "OrderRules":
+        if self.default_urgency not in self.urgencies:
+            raise ValueError(f"default_urgency: {self.default_urgency!r} is not one of urgencies {self.urgencies}")
+        for step in ORDER_CHAIN:
+            if step not in self.chain:
+                raise ValueError(f"chain.{step}: missing; name the role or department that owns this hand-over")
+        for step in self.chain:
+            if step not in ORDER_CHAIN:
+                raise ValueError(f"chain.{step}: unknown step; use one of {list(ORDER_CHAIN)}")
+        for key, table in (("delivery_modes", self.delivery_modes), ("patterns", self.patterns)):
+            seen: dict[str, str] = {}
+            for value, words in table.items():
+                for word in [value, *words]:
+                    if seen.setdefault(word, value) != value:
+                        raise ValueError(f"{key}.{value}: the word {word!r} also names {seen[word]!r}; "
+                                         "give each word to one value")
+        return self
+
+    def delivery_mode(self, word: str) -> str | None:
+        """The delivery mode a word names (``自提`` or ``self_pickup``), or None."""
+        return _lookup(self.delivery_modes, word)
+
+    def pattern(self, word: str) -> str | None:
+        return _lookup(self.patterns, word)
+
+
+def _lookup(table: dict[str, list[str]], word: str) -> str | None:
+    word = word.strip()
+    return next((value for value, words in table.items() if word == value or word in words), None)
+
+
+def order_problems(order: OrderRules, roles: list[str], departments: list[str],
+                   template_dir: Path) -> list[tuple[str, str, str]]:
+    """Cross-file checks of order.yaml: (key, problem, fix) for each, first one first."""
+    problems = []
+    for step, owner in order.chain.items():
+        if owner.role is not None and owner.role not in ("owner", *roles):
+            problems.append((f"chain.{step}.role", f"unknown role {owner.role!r}",
+                             f"use owner or a role from department.yaml: {roles}"))
+        if owner.department is not None and owner.department not in departments:
+            problems.append((f"chain.{step}.department", f"unknown department {owner.department!r}",
+                             f"use one of department.yaml departments: {departments}"))
+    if order.chase.notify_role not in roles:
+        problems.append(("chase.notify_role", f"unknown role {order.chase.notify_role!r}",
+                         f"use a role from department.yaml: {roles}"))
+    for field, template in order.templates.model_dump().items():
+        if not (template_dir / template).is_file():
+            problems.append((f"templates.{field}", f"template {template} not found",
+                             f"create templates/{template} or name an existing template"))
+    return problems
