@@ -26,6 +26,7 @@ except ValidationError as _bad_setting:  # a KEFU_* variable a person can fix: s
 from kefu import cases, runtime, service  # noqa: E402
 from kefu.rules import load_rules  # noqa: E402
 from kefu.cli_outbox import outbox_app  # noqa: E402
+from kefu.cli_audit import audit_app  # noqa: E402
 from kefu.cli_support import BadInput, command, emit, local_iso  # noqa: E402
 from kefu.texts import local_time, mask_phone  # noqa: E402
 from models.complaint import CaseState, Step  # noqa: E402
@@ -43,6 +44,7 @@ app.add_typer(config_app, name="config")
 deadlines_app = typer.Typer(help="Business deadlines of every process.")
 app.add_typer(deadlines_app, name="deadlines")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(audit_app, name="audit")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")

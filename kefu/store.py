@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kefu import clock
+from kefu.audit import chain, snapshots
 from kefu.texts import mask_phone
 from models.complaint import CaseState, EventType, RecordedEvent, apply, reduce
 from models.records import Case, CaseEvent, Deadline
@@ -124,30 +125,35 @@ class CaseStore:
 
     def _append(self, session: Session, state: CaseState, events: list[NewEvent],
                 config_version: str) -> CaseState:
+        # The claim returns the chain's head as this writer found it: the new events link to it.
         claimed = session.execute(
             sa.update(Case)
             .where(Case.id == state.case_id, Case.last_seq == state.last_seq)  # type: ignore[arg-type]
             .values(last_seq=state.last_seq + len(events))
-        )
-        if claimed.rowcount != 1:
+            .returning(Case.last_hash)
+        ).all()
+        if len(claimed) != 1:
             raise ConcurrentChange(f"{state.case_id} changed after seq {state.last_seq}")
+        snapshots.record_once(session, config_version)
         new_state = state.model_copy(deep=True)
         recorded_at = clock.now()
-        for offset, event in enumerate(events, start=1):
-            seq = state.last_seq + offset
-            session.add(CaseEvent(
-                case_id=state.case_id, seq=seq, type=event.type, actor=event.actor, at=event.at,
-                recorded_at=recorded_at, idem_key=event.idem_key, config_version=config_version,
-                payload=event.payload,
-            ))
-            apply(new_state, RecordedEvent(seq=seq, type=event.type, actor=event.actor, at=event.at,
+        rows = [dict(case_id=state.case_id, seq=state.last_seq + offset, type=str(event.type), actor=event.actor,
+                     at=event.at, recorded_at=recorded_at, idem_key=event.idem_key, config_version=config_version,
+                     payload=event.payload) for offset, event in enumerate(events, start=1)]
+        head = chain.chain(state.case_id, claimed[0].last_hash or "", rows)
+        for row, event in zip(rows, events):
+            session.add(CaseEvent(**row))
+            apply(new_state, RecordedEvent(seq=row["seq"], type=event.type, actor=event.actor, at=event.at,
                                            payload=event.payload))
             self._project_deadline(session, state.case_id, event)
+        last_seq = state.last_seq + len(events)
         session.execute(
             sa.update(Case).where(Case.id == state.case_id).values(  # type: ignore[arg-type]
                 kind=new_state.kind, severity=new_state.severity, status=new_state.status,
                 step=new_state.step, closed_at=new_state.closed_at, flow_run_id=new_state.flow_run_id,
                 owner=new_state.owner, customer_phone=mask_phone(new_state.intake.get("phone", "")),
+                last_hash=head,
+                seal=chain.seal_of(state.case_id, last_seq, head) if new_state.status == "closed" else None,
             )
         )
         return new_state

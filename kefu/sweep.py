@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from kefu import clock, mail
+from kefu.audit import chain, snapshots
 from kefu.cases import STEP_COMMAND
 from kefu.deadlines import late_text
 from kefu.rules import Rules
@@ -82,7 +83,7 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
         sa.select(Deadline.id, Deadline.case_id, Deadline.step, Deadline.round, Deadline.rungs,
                   Deadline.next_rung, Deadline.due_at, Deadline.policy, Deadline.allowed,
                   Case.last_seq, Case.owner, Case.customer_name, Case.customer_phone, Case.process,
-                  Case.severity, Case.flow_run_id)
+                  Case.severity, Case.flow_run_id, Case.last_hash, Case.status)
         .join(Case, Case.id == Deadline.case_id)
         .where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None), Deadline.next_rung_at <= now)
         .order_by(Deadline.next_rung_at)
@@ -99,10 +100,15 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
     deadline_moves: list[dict[str, Any]] = []
     next_seq: dict[str, int] = {}
     first_seq: dict[str, int] = {}
+    head: dict[str, str] = {}  # each case's chain head: the escalations link to it (kefu.audit.chain)
+    closed: set[str] = set()
     by_recipient: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         seq = next_seq.setdefault(row.case_id, row.last_seq)
         first_seq.setdefault(row.case_id, row.last_seq)
+        head.setdefault(row.case_id, row.last_hash or "")
+        if row.status == "closed":
+            closed.add(row.case_id)
         rung_index = row.next_rung
         while rung_index < len(row.rungs) and row.rungs[rung_index]["at"] is not None \
                 and datetime.fromisoformat(row.rungs[rung_index]["at"]) <= now:
@@ -113,9 +119,11 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
                        "notify": rung["notify"], "kind": rung["kind"], "recipients": recipients,
                        "due_at": row.due_at.isoformat() if row.due_at else None, "policy": row.policy,
                        "sweep": sweep_id}
-            events.append(dict(case_id=row.case_id, seq=seq, type=EventType.DEADLINE_ESCALATED.value,
-                               actor=ACTOR, at=now, recorded_at=now, config_version=rules.version,
-                               idem_key=f"escalated:{row.step}:{row.round}:{rung_index}", payload=payload))
+            event = dict(case_id=row.case_id, seq=seq, type=EventType.DEADLINE_ESCALATED.value,
+                         actor=ACTOR, at=now, recorded_at=now, config_version=rules.version,
+                         idem_key=f"escalated:{row.step}:{row.round}:{rung_index}", payload=payload)
+            head[row.case_id] = chain.chain(row.case_id, head[row.case_id], [event])
+            events.append(event)
             item = _digest_item(rules, row, rung, now, dashboard_url, staff)
             for recipient in recipients:
                 by_recipient[recipient].append(item)
@@ -128,14 +136,16 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
                                "d_next_at": datetime.fromisoformat(upcoming) if upcoming else None})
 
     if events:
+        snapshots.record_once(session, rules.version)
         session.execute(sa.insert(CaseEvent.__table__), events)
-    claims = [{"c_id": case_id, "c_old": first_seq[case_id], "c_new": last}
+    claims = [{"c_id": case_id, "c_old": first_seq[case_id], "c_new": last, "c_hash": head[case_id],
+               "c_seal": chain.seal_of(case_id, last, head[case_id]) if case_id in closed else None}
               for case_id, last in next_seq.items() if last != first_seq[case_id]]
     if claims:  # each case must still be where we read it: one executemany, all rows or retry
         cases = Case.__table__
         moved = session.execute(
             sa.update(cases).where(cases.c.id == sa.bindparam("c_id"), cases.c.last_seq == sa.bindparam("c_old"))
-            .values(last_seq=sa.bindparam("c_new")),
+            .values(last_seq=sa.bindparam("c_new"), last_hash=sa.bindparam("c_hash"), seal=sa.bindparam("c_seal")),
             claims,
         )
         # SQLite and psycopg both report the summed rowcount of an executemany.

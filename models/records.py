@@ -50,6 +50,12 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = utc_column(nullable=True)
     last_seq: int = 0
     flow_run_id: str | None = Field(default=None, max_length=40)
+    # The head of the case's hash chain (the hash of event ``last_seq``): where the next event
+    # links, so writers chain without reading the log (kefu.audit.chain).
+    last_hash: str | None = Field(default=None, max_length=64)
+    # A closed case's seal over its whole chain (kefu.audit.chain.seal_of): a record cut short
+    # at its end no longer matches it.
+    seal: str | None = Field(default=None, max_length=64)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -70,6 +76,74 @@ class CaseEvent(SQLModel, table=True):
     idem_key: str | None = Field(default=None, max_length=120)
     config_version: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The hash chain (kefu.audit.chain): the previous event's hash ("" for the first) and this
+    # event's hash over its canonical form, which includes ``prev_hash``.
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+
+class ConfigSnapshot(SQLModel, table=True):
+    """The config files of a rules version, as they were when the version was first used: replay
+    loads the rules in force at the time from here."""
+
+    __tablename__ = "kefu_config_snapshot"
+
+    version: str = Field(primary_key=True, max_length=64)
+    files: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    recorded_at: datetime = utc_column()
+
+
+class ImportedCase(SQLModel, table=True):
+    """A case of another helpdesk's event log, imported read-only (``kefu audit import``); never a
+    live kefu case."""
+
+    __tablename__ = "kefu_imported_case"
+    __table_args__ = (sa.UniqueConstraint("batch", "case_ref", name="uq_imported_case_batch_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch: str = Field(index=True, max_length=40)
+    case_ref: str = Field(max_length=200)
+    events: int
+    variant: str = Field(max_length=64)  # hash of the activity sequence
+    started_at: datetime = utc_column()
+    ended_at: datetime = utc_column()
+
+
+class ImportedEvent(SQLModel, table=True):
+    __tablename__ = "kefu_imported_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch: str = Field(index=True, max_length=40)
+    case_ref: str = Field(max_length=200)
+    activity: str = Field(max_length=200)
+    at: datetime = utc_column()
+    resource: str = Field(default="", max_length=200)
+    lifecycle: str = Field(default="", max_length=40)
+
+
+class ImportBatch(SQLModel, table=True):
+    """One import: where it came from, with which mapping, what it held, and the rows it refused."""
+
+    __tablename__ = "kefu_import_batch"
+
+    id: str = Field(primary_key=True, max_length=40)
+    source: str = Field(max_length=500)
+    format: str = Field(max_length=10)
+    mapping: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    imported_at: datetime = utc_column()
+    statistics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class QuarantinedRow(SQLModel, table=True):
+    """A row an import refused, with where it was and why: never dropped silently."""
+
+    __tablename__ = "kefu_import_quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch: str = Field(index=True, max_length=40)
+    position: str = Field(max_length=40)  # CSV line number, or trace/event index in XES
+    reason: str = Field(max_length=500)
+    row: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Deadline(SQLModel, table=True):
