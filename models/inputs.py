@@ -40,6 +40,8 @@ class ContactRegistration(BaseModel):
     received_at: datetime | None = Field(default=None, description="投诉时间 / When it was received")
     member: bool = Field(default=False, description="会员 / Member customer")
     order_ref: str | None = Field(default=None, max_length=80, description="订单号 / Order reference")
+    follows: str | None = Field(default=None, max_length=40,
+                                description="跟进的原案件 / The case this one follows up (e.g. after an unsatisfied callback)")
     kind: str | None = Field(default=None, description="consultation / query / complaint")
     severity: str | None = Field(default=None, description="general / major / crisis")
     by: str = Field(default="intake", description="受理人 / Registered by")
