@@ -78,7 +78,7 @@ def _deadline_events(rules: Rules, before: CaseState, events: list[NewEvent]) ->
         apply(after, RecordedEvent(seq=before.last_seq + offset, type=event.type, actor=event.actor,
                                    at=event.at, payload=event.payload))
         if event.type == EventType.REGISTERED and after.process == "complaint":
-            extra.append(_open_deadline(rules, after, "resolution", 1, event))
+            extra.append(open_deadline(rules, after, "resolution", 1, event))
         if (after.step, after.round) != (step_before, round_before):
             if step_before in HUMAN_STEPS and any(
                 d.step == step_before and d.round == round_before and d.met_at is None for d in after.deadlines
@@ -86,7 +86,7 @@ def _deadline_events(rules: Rules, before: CaseState, events: list[NewEvent]) ->
                 extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at,
                                       {"step": str(step_before), "round": round_before}))
             if after.step in HUMAN_STEPS:
-                extra.append(_open_deadline(rules, after, str(after.step), after.round, event))
+                extra.append(open_deadline(rules, after, str(after.step), after.round, event))
         if was_open and after.status == "closed" and after.process == "complaint":
             extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at, {"step": "resolution", "round": 1}))
         if event.type in (EventType.CLOCK_PAUSED, EventType.CLOCK_RESUMED):
@@ -95,16 +95,16 @@ def _deadline_events(rules: Rules, before: CaseState, events: list[NewEvent]) ->
     return extra
 
 
-def _open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause: NewEvent) -> NewEvent:
+def open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause: NewEvent) -> NewEvent:
     plan = deadlines.plan(rules, state.process, state.severity, step, round_, cause.at, state.pauses)
     return NewEvent(EventType.DEADLINE_OPENED, SYSTEM, cause.at, plan.event_payload())
 
 
 def _reschedule(rules: Rules, state: CaseState, cause: NewEvent, reason: str) -> list[NewEvent]:
-    return [_rescheduled(rules, state, deadline, cause.at, reason) for deadline in state.open_deadlines()]
+    return [rescheduled_deadline(rules, state, deadline, cause.at, reason) for deadline in state.open_deadlines()]
 
 
-def _rescheduled(rules: Rules, state: CaseState, deadline: DeadlineState, at: datetime, reason: str) -> NewEvent:
+def rescheduled_deadline(rules: Rules, state: CaseState, deadline: DeadlineState, at: datetime, reason: str) -> NewEvent:
     """A deadline planned again from its history (opening time, pauses) under ``rules``."""
     plan = deadlines.plan(rules, state.process, state.severity, deadline.step, deadline.round,
                           deadline.opened_at, state.pauses).event_payload()
@@ -114,7 +114,7 @@ def _rescheduled(rules: Rules, state: CaseState, deadline: DeadlineState, at: da
     })
 
 
-def _record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
+def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
             also: Callable[[Session, CaseState], None] | None = None) -> CaseState:
     for _ in range(10):
         state = store.state(case_id)
@@ -215,7 +215,7 @@ def acknowledge(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
                       judgement_due_local=local_time(rules, judgement.due_at))
         return [_notice(state, "acknowledgement", text, "ack")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
@@ -250,7 +250,7 @@ def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -
             mail.enqueue(session, key=f"intake-alert:{case_id}:{recipient}", to=[member.email],  # type: ignore[union-attr]
                          subject=subject, text=text, html=html)
 
-    return _record(store, rules, case_id, decide, also=queue_alerts)
+    return record(store, rules, case_id, decide, also=queue_alerts)
 
 
 # -- the human steps -----------------------------------------------------------------------------
@@ -305,7 +305,7 @@ def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: _Input
         return [NewEvent(STEP_EVENT[Step(step)], data.by, clock.now(), payload,
                          idem_key=f"{step}:{state.round}")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def refuse(store: CaseStore, rules: Rules, case_id: str, step: str, round_: int, by: str,
@@ -320,7 +320,7 @@ def refuse(store: CaseStore, rules: Rules, case_id: str, step: str, round_: int,
             "step": step, "round": round_, "field": refusal.field, "problem": refusal.problem, "fix": refusal.fix,
         }, idem_key=f"refused:{step}:{round_}:{nth}")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 # -- the customer's clock -------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def pause_clock(store: CaseStore, rules: Rules, case_id: str, reason: str, by: s
             raise InputRefused("case", f"{case_id}'s clock is already stopped", f"`kefu case resume {case_id}` restarts it")
         return [NewEvent(EventType.CLOCK_PAUSED, by, clock.now(), {"reason": reason})]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def resume_clock(store: CaseStore, rules: Rules, case_id: str, reason: str, by: str) -> CaseState:
@@ -346,7 +346,7 @@ def resume_clock(store: CaseStore, rules: Rules, case_id: str, reason: str, by: 
             raise InputRefused("case", f"{case_id}'s clock is running", "nothing to resume")
         return [NewEvent(EventType.CLOCK_RESUMED, by, clock.now(), {"reason": reason})]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[dict]:
@@ -358,7 +358,7 @@ def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[di
         changes.clear()
         events = []
         for deadline in state.open_deadlines():
-            event = _rescheduled(rules, state, deadline, clock.now(), f"recomputed under rules {rules.version}")
+            event = rescheduled_deadline(rules, state, deadline, clock.now(), f"recomputed under rules {rules.version}")
             was = None if deadline.due_at is None else deadline.due_at.isoformat()
             if event.payload["due_at"] == was and event.payload["rungs"] == deadline.rungs:
                 continue
@@ -367,7 +367,7 @@ def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[di
             events.append(event)
         return events
 
-    _record(store, rules, case_id, decide)
+    record(store, rules, case_id, decide)
     return changes
 
 
@@ -400,7 +400,7 @@ def send_not_upheld_reply(store: CaseStore, rules: Rules, case_id: str) -> CaseS
         text = render(rules, "not_upheld_reply", name=state.intake["name"], case_id=case_id, reason=reason)
         return [_notice(state, "not_upheld_reply", text, "not-upheld-reply")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def record_discipline(store: CaseStore, rules: Rules, case_id: str, round_: int) -> CaseState:
@@ -420,7 +420,7 @@ def record_discipline(store: CaseStore, rules: Rules, case_id: str, round_: int)
             "department": judgement["department"], "note": note,  # type: ignore[index]
         }, idem_key=f"discipline:{round_}")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def send_answer(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
@@ -433,7 +433,7 @@ def send_answer(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
         text = render(rules, "contact_answer", name=state.intake["name"], answer=answer)
         return [_notice(state, "contact_answer", text, "contact-answer")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def send_plan_notice(store: CaseStore, rules: Rules, case_id: str, round_: int) -> CaseState:
@@ -446,7 +446,7 @@ def send_plan_notice(store: CaseStore, rules: Rules, case_id: str, round_: int) 
                       option=state.chosen_option(round_))
         return [_notice(state, "plan_notice", text, f"plan-notice:{round_}", round_)]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def request_callback(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
@@ -460,7 +460,7 @@ def request_callback(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
             "phone": state.intake.get("phone"), "name": state.intake.get("name"),
         }, idem_key="callback")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def close(store: CaseStore, rules: Rules, case_id: str, outcome: str) -> CaseState:
@@ -471,7 +471,7 @@ def close(store: CaseStore, rules: Rules, case_id: str, outcome: str) -> CaseSta
             return []
         return [NewEvent(EventType.CLOSED, SYSTEM, clock.now(), {"outcome": outcome}, idem_key="closed")]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)
 
 
 def link_flow_run(store: CaseStore, rules: Rules, case_id: str, flow_run_id: str) -> CaseState:
@@ -482,4 +482,4 @@ def link_flow_run(store: CaseStore, rules: Rules, case_id: str, flow_run_id: str
             return []
         return [NewEvent(EventType.FLOW_RUN_LINKED, SYSTEM, clock.now(), {"flow_run_id": flow_run_id})]
 
-    return _record(store, rules, case_id, decide)
+    return record(store, rules, case_id, decide)

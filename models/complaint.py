@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
@@ -123,6 +123,9 @@ class CaseState(BaseModel):
     notifications: list[dict[str, Any]] = []
     callback: dict[str, Any] | None = None
     deadlines: list[DeadlineState] = []
+    # What only one process knows (a callback's attempts, an order's remark versions), keyed by
+    # the process; the process's own module folds its events into it (see ``extend``).
+    parts: dict[str, Any] = {}
 
     def decision(self, step: str, round: int = 1) -> dict[str, Any] | None:
         return self.decisions.get(str(step), {}).get(round)
@@ -146,6 +149,20 @@ class CaseState(BaseModel):
         if not approval or not proposal:
             return None
         return proposal["options"][approval["choice"] - 1]
+
+
+# Events of the other processes (callback, order), folded by the module that owns them. The
+# deadline, clock, refusal and flow-run events below are shared by every process.
+_EXTENSIONS: dict[str, Callable[[CaseState, RecordedEvent], None]] = {}
+
+
+def extend(event_types: Iterable[str], applier: Callable[[CaseState, RecordedEvent], None]) -> None:
+    """Let a process module fold its own event types into the case state."""
+    for event_type in event_types:
+        taken = _EXTENSIONS.get(event_type)
+        if event_type in EventType._value2member_map_ or (taken and taken.__module__ != applier.__module__):
+            raise ValueError(f"event type {event_type!r} is already folded by another module")
+        _EXTENSIONS[event_type] = applier
 
 
 def _after_registration(state: CaseState) -> str:
@@ -222,6 +239,8 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
     elif t == EventType.FLOW_RUN_LINKED:
         state.flow_run_id = p["flow_run_id"]
         state.flow_runs_linked += 1
+    elif t in _EXTENSIONS:
+        _EXTENSIONS[t](state, event)
     return state
 
 
