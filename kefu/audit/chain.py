@@ -149,10 +149,13 @@ def _hash_row(row: Any, seq: int) -> str:
                       row.config_version, row.payload, row.prev_hash)
 
 
-def verify(engine: Engine, case_ids: list[str] | None = None, batch: int = 5000) -> Iterator[Verdict]:
-    """Verify the given cases (all when None), streaming the events in case order."""
+def events_by_case(engine: Engine, case_ids: list[str] | None = None, batch: int = 5000,
+                   ) -> Iterator[tuple[Any, list[Any]]]:
+    """Each case's row and its events (ordered by seq), streamed in case order; a case without
+    events comes last with an empty list."""
     cases_t, events_t = Case.__table__, CaseEvent.__table__  # type: ignore[attr-defined]
-    case_query = sa.select(cases_t.c.id, cases_t.c.status, cases_t.c.last_seq, cases_t.c.last_hash, cases_t.c.seal)
+    case_query = sa.select(cases_t.c.id, cases_t.c.process, cases_t.c.status, cases_t.c.last_seq,
+                           cases_t.c.last_hash, cases_t.c.seal, cases_t.c.opened_at, cases_t.c.closed_at)
     event_query = sa.select(*_EVENT_COLUMNS).order_by(events_t.c.case_id, events_t.c.seq)
     if case_ids is not None:
         case_query = case_query.where(cases_t.c.id.in_(case_ids))
@@ -161,15 +164,20 @@ def verify(engine: Engine, case_ids: list[str] | None = None, batch: int = 5000)
         cases = {row.id: row for row in conn.execute(case_query)}
         seen: set[str] = set()
         current: list[Any] = []
-        rows = conn.execution_options(yield_per=batch).execute(event_query)
-        for row in rows:
+        for row in conn.execution_options(yield_per=batch).execute(event_query):
             if current and row.case_id != current[0].case_id:
                 seen.add(current[0].case_id)
-                yield verify_case(cases[current[0].case_id], current)
+                yield cases[current[0].case_id], current
                 current = []
             current.append(row)
         if current:
             seen.add(current[0].case_id)
-            yield verify_case(cases[current[0].case_id], current)
+            yield cases[current[0].case_id], current
     for case_id in sorted(set(cases) - seen):
-        yield verify_case(cases[case_id], [])
+        yield cases[case_id], []
+
+
+def verify(engine: Engine, case_ids: list[str] | None = None) -> Iterator[Verdict]:
+    """Verify the given cases (all when None)."""
+    for case, events in events_by_case(engine, case_ids):
+        yield verify_case(case, events)

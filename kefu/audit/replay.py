@@ -1,0 +1,223 @@
+"""Replay: rebuild each case from its events alone and recompute every rule-derived decision
+with the rules of the config version recorded on the event, then compare.
+
+Per event type a small registry of checks (``check``) runs against the case state as it was just
+before the event. A process module adds its own with ``@replay.check("callback.scheduled",
+process="callback")``. A due time that ``deadlines.plan`` did not compute carries ``set_by`` (e.g.
+"customer") in its payload: replay lists it as set by that source instead of recomputing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+from sqlalchemy.engine import Engine
+
+from kefu import deadlines
+from kefu.audit import chain
+from kefu.audit.snapshots import VersionNotOnRecord, rules_of
+from kefu.rules import Rules
+from models.complaint import STEP_EVENT, CaseState, EventType, RecordedEvent, apply
+
+CONSISTENT, DIVERGENT, TAMPERED = "consistent", "divergent", "tampered"
+
+
+@dataclass
+class Divergence:
+    seq: int
+    event: str
+    what: str
+    expected: Any
+    recorded: Any
+
+    def text(self) -> str:
+        return f"event {self.seq} ({self.event}): {self.what} — expected {self.expected!r}, recorded {self.recorded!r}"
+
+
+@dataclass
+class Context:
+    """What a check may use: the rules in force for the event, and where to note what it accepted."""
+
+    rules: Rules
+    notes: list[str]
+
+
+@dataclass
+class CaseReplay:
+    case_id: str
+    process: str
+    status: str
+    events: int
+    verdict: str = CONSISTENT
+    divergence: Divergence | None = None
+    problems: list[chain.Problem] = field(default_factory=list)  # tampering found by the chain
+    notes: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    state: CaseState | None = None
+    flow_run_ids: list[str] = field(default_factory=list)
+    prefect: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        if self.verdict == TAMPERED:
+            return f"{self.case_id}: tampered 被篡改 — {self.problems[0].text()}"
+        if self.divergence is not None:
+            return f"{self.case_id}: divergent 不一致 — {self.divergence.text()}"
+        return f"{self.case_id}: consistent 一致 ({self.events} events, rules {', '.join(self.versions)})"
+
+
+Check = Callable[[Context, CaseState, RecordedEvent], "Divergence | None"]
+_CHECKS: dict[str, list[tuple[str | None, Check]]] = {}
+
+
+def check(event_type: str, process: str | None = None) -> Callable[[Check], Check]:
+    """Register a replay check for ``event_type`` (of one process, or of all when None)."""
+
+    def register(fn: Check) -> Check:
+        _CHECKS.setdefault(str(event_type), []).append((process, fn))
+        return fn
+
+    return register
+
+
+def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[str, Rules] | None = None) -> CaseReplay:
+    """The verdict on one case: tampered (chain), divergent (first divergence) or consistent."""
+    result = CaseReplay(case.id, case.process, case.status, len(rows))
+    verdict = chain.verify_case(case, rows)
+    if not verdict.intact:
+        result.verdict, result.problems = TAMPERED, verdict.problems
+        return result
+    rules_cache = {} if rules_cache is None else rules_cache
+    state = CaseState(case_id=case.id)
+    for row in rows:
+        event = RecordedEvent(seq=row.seq, type=row.type, actor=row.actor, at=row.at, payload=row.payload)
+        rules = rules_cache.get(row.config_version)
+        if rules is None:
+            try:
+                rules = rules_cache[row.config_version] = rules_of(engine, row.config_version)
+            except VersionNotOnRecord as missing:
+                result.verdict = DIVERGENT
+                result.divergence = Divergence(row.seq, row.type, "rules in force", str(missing), row.config_version)
+                return result
+        if row.config_version not in result.versions:
+            result.versions.append(row.config_version)
+        context = Context(rules, result.notes)
+        for process, fn in _CHECKS.get(row.type, ()):
+            if process is None or process == state.process:
+                divergence = fn(context, state, event)
+                if divergence is not None:
+                    result.verdict, result.divergence = DIVERGENT, divergence
+                    return result
+        if row.type == EventType.FLOW_RUN_LINKED:
+            result.flow_run_ids.append(event.payload["flow_run_id"])
+        apply(state, event)
+    result.state = state
+    return result
+
+
+def replay(engine: Engine, case_ids: list[str] | None = None) -> Iterator[CaseReplay]:
+    """Replay the given cases (all when None), streaming."""
+    rules_cache: dict[str, Rules] = {}
+    for case, rows in chain.events_by_case(engine, case_ids):
+        yield replay_case(engine, case, rows, rules_cache)
+
+
+# -- the checks of the shared events ----------------------------------------------------------------
+
+_PLANNED = ("due_at", "rungs", "policy", "allowed", "basis", "calendar", "ladder")
+
+
+def _set_by(context: Context, event: RecordedEvent) -> bool:
+    source = event.payload.get("set_by")
+    if source:
+        p = event.payload
+        context.notes.append(f"event {event.seq}: {p.get('step')} round {p.get('round')} due {p.get('due_at')} "
+                             f"set by {source}, not computed by the rules (accepted as recorded)")
+    return bool(source)
+
+
+def _compare(event: RecordedEvent, expected: dict[str, Any], keys: tuple[str, ...]) -> Divergence | None:
+    p = event.payload
+    for key in keys:
+        if key in p and p[key] != expected[key]:
+            return Divergence(event.seq, event.type, f"deadline {p['step']} round {p['round']}: {key}",
+                              expected[key], p[key])
+    return None
+
+
+@check(EventType.DEADLINE_OPENED)
+def deadline_opened(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """The due time and rungs follow from the SLA, the ladder and the calendar at the opening."""
+    if _set_by(context, event):
+        return None
+    p = event.payload
+    expected = deadlines.plan(context.rules, state.process, state.severity, p["step"], p["round"], event.at,
+                              state.pauses).event_payload()
+    return _compare(event, expected, _PLANNED)
+
+
+@check(EventType.DEADLINE_RESCHEDULED)
+def deadline_rescheduled(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A moved deadline is the plan again from its opening, with the customer's pauses so far."""
+    if _set_by(context, event):
+        return None
+    p = event.payload
+    deadline = state.deadline(p["step"], p["round"])
+    if deadline is None:
+        return Divergence(event.seq, event.type, "deadline to move", "an opened deadline", f"{p['step']} round {p['round']}")
+    expected = deadlines.plan(context.rules, state.process, state.severity, deadline.step, deadline.round,
+                              deadline.opened_at, state.pauses).event_payload()
+    return _compare(event, expected, ("due_at", "rungs", "policy", "allowed"))
+
+
+@check(EventType.DEADLINE_ESCALATED)
+def deadline_escalated(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """Each rung fires once, in order, at or after its time, while the deadline is open."""
+    p = event.payload
+    deadline = state.deadline(p["step"], p["round"])
+    what = f"escalation of {p['step']} round {p['round']}"
+    if deadline is None:
+        return Divergence(event.seq, event.type, what, "an opened deadline", None)
+    if deadline.met_at is not None:
+        return Divergence(event.seq, event.type, what, f"none: met at {deadline.met_at.isoformat()}", f"rung {p['rung']}")
+    expected_rung = deadline.escalated[-1] + 1 if deadline.escalated else 0
+    if p["rung"] != expected_rung or p["rung"] >= len(deadline.rungs):
+        return Divergence(event.seq, event.type, f"{what}: rung", expected_rung, p["rung"])
+    rung = deadline.rungs[p["rung"]]
+    if rung["at"] is None or event.at < datetime.fromisoformat(rung["at"]):
+        return Divergence(event.seq, event.type, f"{what}: rung {p['rung']} fired", f"at or after {rung['at']}",
+                          event.at.isoformat())
+    for key in ("notify", "kind", "share"):
+        if key in p and p[key] != rung[key]:
+            return Divergence(event.seq, event.type, f"{what}: rung {p['rung']} {key}", rung[key], p[key])
+    return None
+
+
+@check(EventType.DEADLINE_MET)
+def deadline_met(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    p = event.payload
+    deadline = state.deadline(p["step"], p["round"])
+    if deadline is None or deadline.met_at is not None:
+        return Divergence(event.seq, event.type, f"deadline {p['step']} round {p['round']}", "an open deadline",
+                          "none open" if deadline is None else f"met at {deadline.met_at.isoformat()}")  # type: ignore[union-attr]
+    return None
+
+
+def _decided_by_allowed(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A human step is answered at the step the case waits at, by someone whose role may act there."""
+    step = next(str(s) for s, t in STEP_EVENT.items() if t == event.type)
+    if state.step != step:
+        return Divergence(event.seq, event.type, "the step the case waited at", state.step, step)
+    member = context.rules.staff_member(event.actor)
+    allowed = context.rules.roles_for(step, state.severity)
+    if member is None or member.role not in allowed:
+        role = "not staff" if member is None else member.role
+        return Divergence(event.seq, event.type, f"who may decide {step} ({state.severity or state.kind})",
+                          f"one of the roles {allowed}", f"{event.actor} ({role})")
+    return None
+
+
+for _event_type in STEP_EVENT.values():
+    check(_event_type, "complaint")(_decided_by_allowed)
+check(EventType.ANSWERED, "contact")(_decided_by_allowed)
