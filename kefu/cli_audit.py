@@ -50,3 +50,51 @@ def verify(
     emit(as_json, data, "\n".join(lines))
     if broken:
         raise typer.Exit(1)
+
+
+def replay_data(results: list[Any], prefect_note: str | None) -> dict[str, Any]:
+    """Replay results as JSON-ready data (the CLI's --json, the flow's artifact, the report)."""
+    def one(r: Any) -> dict[str, Any]:
+        d = r.divergence
+        return {
+            "case_id": r.case_id, "process": r.process, "status": r.status, "events": r.events, "verdict": r.verdict,
+            "divergence": None if d is None else {"event": d.seq, "type": d.event, "what": d.what,
+                                                  "expected": d.expected, "recorded": d.recorded},
+            "tampering": [{"event": p.seq, "kind": p.kind, "detail": p.detail} for p in r.problems],
+            "notes": r.notes, "config_versions": r.versions, "prefect": r.prefect,
+        }
+
+    rows = [one(r) for r in results]
+    return {"cases": len(rows), **{v: sum(r["verdict"] == v for r in rows) for v in ("consistent", "divergent", "tampered")},
+            "prefect": prefect_note, "results": rows}
+
+
+@audit_app.command("replay")
+@command
+def replay(
+    case_id: Optional[str] = typer.Argument(None, help="The case to replay."),
+    all_cases: bool = typer.Option(False, "--all", help="Replay every case."),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Cross-check with Prefect's flow runs."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Recompute every rule-derived decision with the rules in force at the time: 按当时规则复核."""
+    from kefu.audit import prefect_check
+    from kefu.audit import replay as replaying
+    from kefu.db import current_engine
+    from kefu.store import UnknownCase
+
+    wanted = _case_ids(case_id, all_cases)
+    results = list(replaying.replay(current_engine(), wanted))
+    if wanted and not results:
+        raise UnknownCase(wanted[0])
+    note = prefect_check.cross_check(results) if prefect else None
+    data = replay_data(results, note)
+    lines = [r.summary() for r in results]
+    lines += [f"    note: {n}" for r in results for n in r.notes]
+    lines.append(f"{data['cases']} cases replayed 复核: {data['consistent']} consistent 一致, "
+                 f"{data['divergent']} divergent 不一致, {data['tampered']} tampered 被篡改")
+    if note:
+        lines.append(f"Prefect: {note}")
+    emit(as_json, data, "\n".join(lines))
+    if data["divergent"] or data["tampered"]:
+        raise typer.Exit(1)
