@@ -44,14 +44,17 @@ class ChainOwner(_Strict):
 class ChaseRules(_Strict):
     first_via: str
     then_via: str
-    notify_role: str
 
 
 class OrderTemplates(_Strict):
     after_care: str
-    amendment_notice: str
-    chase_message: str
     tracking_notice: str
+    amendment_notice: str  # e-mails: <name>.subject.j2, .txt.j2, .html.j2
+    chase_message: str
+
+    def files(self, field: str) -> list[str]:
+        name = getattr(self, field)
+        return [name] if name.endswith(".j2") else [f"{name}.{part}.j2" for part in ("subject", "txt", "html")]
 
 
 class OrderRules(_Strict):
@@ -65,6 +68,7 @@ class OrderRules(_Strict):
     urgencies: list[str] = Field(min_length=1)
     default_urgency: str
     chase: ChaseRules
+    supervisor_role: str
     offline_after: AllowanceField
     chain: dict[str, ChainOwner]
     templates: OrderTemplates
@@ -119,11 +123,12 @@ def order_problems(order: OrderRules, roles: list[str], departments: list[str],
         if owner.department is not None and owner.department not in departments:
             problems.append((f"chain.{step}.department", f"unknown department {owner.department!r}",
                              f"use one of department.yaml departments: {departments}"))
-    if order.chase.notify_role not in roles:
-        problems.append(("chase.notify_role", f"unknown role {order.chase.notify_role!r}",
+    if order.supervisor_role not in roles:
+        problems.append(("supervisor_role", f"unknown role {order.supervisor_role!r}",
                          f"use a role from department.yaml: {roles}"))
-    for field, template in order.templates.model_dump().items():
-        if not (template_dir / template).is_file():
-            problems.append((f"templates.{field}", f"template {template} not found",
-                             f"create templates/{template} or name an existing template"))
+    for field in order.templates.model_dump():
+        for template in order.templates.files(field):
+            if not (template_dir / template).is_file():
+                problems.append((f"templates.{field}", f"template {template} not found",
+                                 f"create templates/{template} or name an existing template"))
     return problems
