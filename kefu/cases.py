@@ -31,6 +31,12 @@ STEP_COMMAND = {
     Step.APPROVAL: "kefu complaint approve",
     Step.IMPLEMENTATION: "kefu complaint implement",
     Step.REVIEW: "kefu complaint review",
+    "call": "kefu callback record",
+    # P3 orders (kefu.orders): the command is followed by the order id.
+    "payment": "kefu order paid", "remark": "kefu order remark", "verification": "kefu order verify",
+    "shipment": "kefu order shipped", "delivery": "kefu order delivered", "chase_reply": "kefu order chase --via phone",
+    **{step: f"kefu order step {step}" for step in ("stock_check", "finance_confirmation", "director_approval",
+                                                    "handover", "invoice")},
 }
 
 
@@ -295,8 +301,14 @@ def check_input(rules: Rules, state: CaseState, step: str, data: _Input) -> None
                                f"choose a number from 1 to {len(options)}")
 
 
+# Human steps of the other processes record through their own module (kefu.callbacks: "call").
+STEP_RECORDERS: dict[str, Callable[[CaseStore, Rules, str, _Input], CaseState]] = {}
+
+
 def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: _Input) -> CaseState:
     """Record a person's answer to a human step, if the rules allow it; else :class:`InputRefused`."""
+    if step in STEP_RECORDERS:
+        return STEP_RECORDERS[step](store, rules, case_id, data)
 
     def decide(state: CaseState) -> list[NewEvent]:
         check_input(rules, state, step, data)

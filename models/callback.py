@@ -29,8 +29,8 @@ Channel = Literal["phone", "email", "sms"]
 
 class CallbackCustomer(BaseModel):
     id: str | None = None
-    name: str
-    phone: str
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$")
     email: str | None = None
     timezone: str
     member: bool = False
