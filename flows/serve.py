@@ -19,8 +19,10 @@ configure_prefect()  # before Prefect is imported anywhere in this process
 
 from prefect.runner import Runner  # noqa: E402
 
+from flows.callback import callback, callback_selection  # noqa: E402
 from flows.complaint import complaint  # noqa: E402
 from flows.contact import contact  # noqa: E402
+from flows.order import order  # noqa: E402
 from flows.sweep import sweep  # noqa: E402
 
 # Modules every flow run needs: imported once in the fork server, shared by every run.
@@ -31,14 +33,18 @@ from flows.sweep import sweep  # noqa: E402
 # backend, ~0.02 s; sqlite3 for kefu's store. ``flows.preload`` parses the rules once (~0.15 s a run).
 PRELOAD = ["prefect.flow_engine", "prefect.flow_runs", "prefect.runner", "prefect.task_engine",
            "prefect.utilities.visualization", "anyio._backends._asyncio", "sqlite3", "encodings.idna",
-           "flows.complaint", "flows.contact", "flows.sweep", "kefu.db", "flows.preload"]
+           "flows.complaint", "flows.contact", "flows.callback", "flows.order", "flows.sweep", "kefu.db",
+           "flows.preload"]
 
 
 # One deployment per process; ``prefect.yaml`` declares the same for a work pool.
-FLOWS = [(complaint, "complaint"), (contact, "contact")]
+FLOWS = [(complaint, "complaint"), (contact, "contact"), (callback, "callback"), (order, "order")]
 TAGS = ["kefu", "p1"]
 # The deadline sweep runs every minute: a stalled case reaches a manager within a minute.
 SWEEP_SECONDS = 60
+# Key customers and occasions are picked from the archive once a day: 00:30 UTC = 08:30 in Shanghai,
+# before the agents' first calls (P2; each pick is idempotent per period and occasion).
+CALLBACK_SELECTION_CRON = "30 0 * * *"
 # How often the runner asks the server for runs to start (a resumed run is one): half the
 # wait of a resume. PREFECT_RUNNER_POLL_FREQUENCY only takes whole seconds; this wins over it.
 POLL_SECONDS = 0.25
@@ -71,6 +77,7 @@ def main(limit: int = 16) -> None:
         # everything again; the deployment on the server is the same.
         runner.add_flow(flow, name=name, tags=TAGS)
     runner.add_flow(sweep, name="sweep", tags=["kefu", "deadlines"], interval=SWEEP_SECONDS)
+    runner.add_flow(callback_selection, name="callback-selection", tags=["kefu", "p2"], cron=CALLBACK_SELECTION_CRON)
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:

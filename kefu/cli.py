@@ -26,7 +26,9 @@ except ValidationError as _bad_setting:  # a KEFU_* variable a person can fix: s
 from kefu import cases, runtime, service  # noqa: E402
 from kefu.rules import load_rules  # noqa: E402
 from kefu.cli_outbox import outbox_app  # noqa: E402
+from kefu.cli_order import order_app  # noqa: E402
 from kefu.cli_audit import audit_app  # noqa: E402
+from kefu.cli_callback import callback_app, report_app  # noqa: E402
 from kefu.cli_support import BadInput, command, emit, local_iso  # noqa: E402
 from kefu.texts import local_time, mask_phone  # noqa: E402
 from models.complaint import CaseState, Step  # noqa: E402
@@ -44,7 +46,10 @@ app.add_typer(config_app, name="config")
 deadlines_app = typer.Typer(help="Business deadlines of every process.")
 app.add_typer(deadlines_app, name="deadlines")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(order_app, name="order")
 app.add_typer(audit_app, name="audit")
+app.add_typer(callback_app, name="callback")
+app.add_typer(report_app, name="report")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
@@ -59,6 +64,7 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "customer": {"name": intake.get("name"), "phone": mask_phone(intake.get("phone", "")),
                      "member": intake.get("member"), "order_ref": intake.get("order_ref")},
         "channel": intake.get("channel"), "content": intake.get("content"),
+        "follows": intake.get("follows"), "follow_ups": state.parts.get("follow_ups", []),
         "classified_by": intake.get("classified_by"),
         "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
         "flow_run_id": state.flow_run_id,

@@ -13,7 +13,8 @@ from typing import Any
 from kefu import cases, runtime
 from models.complaint import CaseState
 
-DEPLOYMENT = {"complaint": "complaint/complaint", "contact": "contact/contact"}
+DEPLOYMENT = {"complaint": "complaint/complaint", "contact": "contact/contact", "callback": "callback/callback",
+              "order": "order/order"}
 _deployment_ids: dict[str, Any] = {}
 
 

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
 from kefu import clock
-from kefu.cases import SYSTEM, InputRefused, open_deadline, record, refusal_from_validation
+from kefu.cases import (
+    STEP_COMMAND, STEP_RECORDERS, SYSTEM, InputRefused, open_deadline, record, refusal_from_validation,
+)
 from kefu.order_remark import delivery_mode_words, parse_remark
 from kefu.order_rules import AGREED_DATE_STEPS
 from kefu.rules import Rules
@@ -25,15 +27,10 @@ from kefu.texts import local_time, render_file
 from models.complaint import CaseState, EventType, RecordedEvent, apply
 from models.order import (
     AFTER, CHASED, CREATED, CREDIT_MOVED, DELAY_RECORDED, LIABILITY_RECORDED, PROCESS, STAGES, STEP_EVENT,
-    STEP_INPUT, OrderState, order_of,
+    ORDER_INPUT, OrderState, order_of,
 )
 from models.records import CaseEvent
 
-# Which command does each hand-over (for messages that say what to do next).
-STEP_COMMAND = {
-    "payment": "kefu order paid", "remark": "kefu order remark", "verification": "kefu order verify",
-    "shipment": "kefu order shipped", "delivery": "kefu order delivered",
-}
 STAGE_WORDS = {  # stage -> (zh, en, en past participle)
     "payment": ("付款", "payment", "paid"),
     "shipment": ("发货", "shipment", "shipped"),
@@ -55,10 +52,6 @@ class NewOrder(BaseModel):
     delivery_mode: str
     urgency: str | None = None
     invoice_requested: bool = False
-
-
-def command_for(step: str) -> str:
-    return STEP_COMMAND.get(step, f"kefu order step ID {step}")
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -179,9 +172,9 @@ def create(store: CaseStore, rules: Rules, data: dict[str, Any], by: str) -> Cas
 
 def submit(store: CaseStore, rules: Rules, order_id: str, step: str, data: dict[str, Any]) -> CaseState:
     """Record a hand-over of the chain (the CLI's command or the dashboard's form)."""
-    if step not in STEP_INPUT:
-        raise InputRefused("step", f"unknown step {step!r}", f"use one of {', '.join(STEP_INPUT)}")
-    parsed = _validated(STEP_INPUT[step], data)
+    if step not in ORDER_INPUT:
+        raise InputRefused("step", f"unknown step {step!r}", f"use one of {', '.join(ORDER_INPUT)}")
+    parsed = _validated(ORDER_INPUT[step], data)
     values = parsed.model_dump(mode="json", exclude={"by"})
     mail: list[Any] = []
 
@@ -419,7 +412,7 @@ def _check_turn(rules: Rules, state: CaseState, order: OrderState, step: str, by
     missing = [before for before in AFTER[step] if before not in order.done]
     if missing:
         raise InputRefused("step", f"{step} comes after {', '.join(missing)}, not recorded yet",
-                           f"first `{command_for(missing[0]).replace('ID', state.case_id)}`")
+                           f"first `{STEP_COMMAND[missing[0]]} {state.case_id}`")
 
 
 def _check_owner(rules: Rules, state: CaseState, order: OrderState, step: str, member: Any) -> None:
@@ -451,3 +444,14 @@ def _enqueue(session: Session, rules: Rules, state: CaseState, template: str, ke
     for member in recipients:
         subject, text, html = mail.render_message(rules.directory, name, supervisor_name=member.name, **context)
         mail.enqueue(session, key=f"{key}:{member.id}", to=[member.email], subject=subject, text=text, html=html)
+
+
+def _recorder(step: str) -> Any:
+    def record_form(store: CaseStore, rules: Rules, order_id: str, data: Any) -> CaseState:
+        return submit(store, rules, order_id, step, data.model_dump(mode="json"))
+
+    return record_form
+
+
+# The dashboard's forms record through kefu.cases.submit like every human step (tasks.complaint.record_decision).
+STEP_RECORDERS.update({step: _recorder(step) for step in ORDER_INPUT})

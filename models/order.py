@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from models.complaint import CaseState, RecordedEvent, extend
-from models.inputs import _Input, _text
+from models.inputs import STEP_INPUT, _Input, _text
 
 PROCESS = "order"
 
@@ -115,7 +115,10 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
     if t == CREATED:
         state.process, state.kind, state.severity = PROCESS, PROCESS, p["urgency"]
         state.owner, state.opened_at = p["agent"], event.at
-        state.intake = {**p, "name": p["buyer"]}
+        # What the dashboard's form shows above every wait of the order (flows.people).
+        state.intake = {**p, "name": p["buyer"], "channel": "order", "content": (
+            f"{'；'.join(p['items'])} · 发货 ship by {p['ship_by']} · 到货 deliver by {p['deliver_by']} · "
+            f"{p['delivery_mode']}" + (" · 开票 invoice" if p["invoice_requested"] else ""))}
         state.parts[PROCESS] = OrderState(credit_agent=p["agent"], **{k: p[k] for k in (
             "buyer", "phone", "agent", "items", "ship_by", "deliver_by", "delivery_mode", "urgency",
             "invoice_requested")})
@@ -176,5 +179,6 @@ class ShipmentInput(_Input):
     tracking: str = Field(description="物流单号 / Tracking number", min_length=4, max_length=40)
 
 
-STEP_INPUT: dict[str, type[_Input]] = {step: HandOverInput for step in STEP_EVENT}
-STEP_INPUT.update(remark=RemarkInput, verification=VerificationInput, shipment=ShipmentInput)
+ORDER_INPUT: dict[str, type[_Input]] = {step: HandOverInput for step in STEP_EVENT}
+ORDER_INPUT.update(remark=RemarkInput, verification=VerificationInput, shipment=ShipmentInput)
+STEP_INPUT.update(ORDER_INPUT)  # the flow's waits (flows.people.decision_of) find the order's forms
