@@ -164,7 +164,7 @@ def events_by_case(engine: Engine, case_ids: list[str] | None = None, batch: int
         cases = {row.id: row for row in conn.execute(case_query)}
         seen: set[str] = set()
         current: list[Any] = []
-        for row in conn.execution_options(yield_per=batch).execute(event_query):
+        for row in conn.execute(event_query.execution_options(yield_per=batch)):
             if current and row.case_id != current[0].case_id:
                 seen.add(current[0].case_id)
                 yield cases[current[0].case_id], current
