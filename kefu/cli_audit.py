@@ -148,3 +148,39 @@ def import_log(
         f"  throughput 处理时长: mean {days['mean']}, median {days['median']}, max {days['max']}",
         f"  quarantined 隔离的行 {stats['quarantined']}" + (" (see kefu_import_quarantine)" if stats["quarantined"] else ""),
     ]))
+
+
+def _day(value: str, field: str) -> "date":
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(field, f"{value!r} is not a date", "give a date as YYYY-MM-DD, e.g. 2026-11-23") from None
+
+
+@audit_app.command("report")
+@command
+def report(
+    date_from: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, department's zone)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, inclusive."),
+    out: Path = typer.Option(..., "--out", help="Folder for the Markdown and HTML report."),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Cross-check with Prefect's flow runs."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Replay the cases closed in a period and write the auditor's report: 审计报告 (HTML + Markdown)."""
+    from kefu import runtime
+    from kefu.audit import report as reporting
+    from kefu.db import current_engine
+
+    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    if end < start:
+        raise BadInput("--to", f"{end} is before --from {start}", "give --to on or after --from")
+    rules = runtime.rules()
+    built = reporting.build(current_engine(), rules, start, end, prefect)
+    paths = reporting.write(rules, built, out)
+    summary = built.summary()
+    emit(as_json, {**summary, "files": paths, "prefect": built.prefect_note},
+         f"{summary['cases']} cases closed {start} – {end} replayed 复核: {summary['consistent']} consistent 一致, "
+         f"{summary['divergent']} divergent 不一致, {summary['tampered']} tampered 被篡改\n"
+         f"  {paths['html']}\n  {paths['markdown']}")

@@ -1,0 +1,153 @@
+"""The auditor's report over a period: a summary (cases replayed, consistent, divergent,
+tampered) and each case's timeline in business time (actor, step, decision, deadline met or
+missed by how much), as Markdown and HTML from config/templates/audit/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from kefu import clock
+from kefu.audit import prefect_check
+from kefu.audit.chain import events_by_case
+from kefu.audit.replay import CONSISTENT, DIVERGENT, CaseReplay, replay_case
+from kefu.deadlines import late_text
+from kefu.rules import Rules
+from kefu.texts import local_time
+from models.complaint import STEP_EVENT, CaseState, EventType, RecordedEvent, apply
+from models.records import Case
+
+VERDICT_ZH = {CONSISTENT: "一致", DIVERGENT: "不一致", "tampered": "被篡改"}
+# Payload keys that hold long texts or machinery, not the decision itself.
+_NOT_DECISIONS = {"text", "note", "rungs", "round", "step", "sweep", "recipients", "to", "policy", "basis",
+                  "calendar", "ladder", "allowed", "received_at", "content", "phone", "classified_by", "due_at"}
+
+
+@dataclass
+class Report:
+    period: tuple[date, date]
+    results: list[CaseReplay]
+    cases: list[dict[str, Any]]
+    prefect_note: str | None
+
+    def summary(self) -> dict[str, int]:
+        counts = {"cases": len(self.results), "consistent": 0, "divergent": 0, "tampered": 0}
+        for result in self.results:
+            counts[result.verdict] += 1
+        return counts
+
+
+def closed_between(engine: Engine, rules: Rules, start: date, end: date) -> list[str]:
+    """Cases closed on the days ``start``..``end`` (inclusive) in the department's zone."""
+    zone = rules.department.department.zone
+    lower = datetime.combine(start, time(0), zone)
+    upper = datetime.combine(end + timedelta(days=1), time(0), zone)
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(Case.id).where(Case.closed_at >= lower, Case.closed_at < upper)
+                                 .order_by(Case.closed_at, Case.id)).scalars())
+
+
+def build(engine: Engine, rules: Rules, start: date, end: date, prefect: bool = True) -> Report:
+    """Replay the cases closed in the period and lay out their timelines."""
+    ids = closed_between(engine, rules, start, end)
+    results: list[CaseReplay] = []
+    timelines: dict[str, list[dict[str, str]]] = {}
+    cache: dict[str, Rules] = {}
+    if ids:
+        for case, rows in events_by_case(engine, ids):
+            results.append(replay_case(engine, case, rows, cache))
+            timelines[case.id] = timeline(rules, case.id, rows)
+    note = prefect_check.cross_check(results) if prefect else None
+    cases = [_case_view(rules, r, timelines[r.case_id]) for r in results]
+    return Report((start, end), results, cases, note)
+
+
+def timeline(rules: Rules, case_id: str, rows: list[Any]) -> list[dict[str, str]]:
+    """One line per event: business time, actor, step, decision, and for a met deadline, by how much."""
+    names = {s.id: f"{s.name} ({s.id})" for s in rules.department.staff}
+    state = CaseState(case_id=case_id)
+    lines = []
+    for row in rows:
+        event = RecordedEvent(seq=row.seq, type=row.type, actor=row.actor, at=row.at, payload=row.payload)
+        p = row.payload
+        step = p.get("step") or next((str(s) for s, t in STEP_EVENT.items() if t == row.type), None) or state.step or ""
+        deadline = ""
+        if row.type == EventType.DEADLINE_MET:
+            due = state.deadline(p["step"], p["round"])
+            deadline = _met(row.at, due.due_at) if due is not None and due.due_at is not None else "met 已完成"
+        elif row.type in (EventType.DEADLINE_OPENED, EventType.DEADLINE_RESCHEDULED) and p.get("due_at"):
+            deadline = f"due 期限 {local_time(rules, datetime.fromisoformat(p['due_at']))}"
+            if p.get("set_by"):
+                deadline += f" (set by {p['set_by']})"
+        elif row.type in (EventType.DEADLINE_OPENED, EventType.DEADLINE_RESCHEDULED):
+            deadline = "clock stopped 计时暂停"
+        elif row.type == EventType.DEADLINE_ESCALATED:
+            deadline = f"rung {p['rung']} → {p.get('notify', '')}"
+        lines.append({"at": local_time(rules, row.at), "actor": names.get(row.actor, row.actor), "step": str(step),
+                      "event": row.type, "decision": _decision(p), "deadline": deadline})
+        apply(state, event)
+    return lines
+
+
+def _met(at: datetime, due_at: datetime) -> str:
+    zh, en = late_text(at, due_at)
+    if at > due_at:
+        return f"missed by {en.removeprefix('late by ')} {zh}"
+    return f"met {en.removeprefix('due in ')} early 提前 {zh.removesuffix('后到期')} 完成"
+
+
+def _decision(payload: dict[str, Any]) -> str:
+    parts = []
+    for key, value in payload.items():
+        if key in _NOT_DECISIONS or value in (None, "", [], {}):
+            continue
+        if isinstance(value, (list, tuple)):
+            value = " / ".join(str(v) for v in value)
+        text = str(value)
+        parts.append(f"{key}: {text if len(text) <= 60 else text[:57] + '…'}")
+    return "; ".join(parts)
+
+
+def _case_view(rules: Rules, result: CaseReplay, lines: list[dict[str, str]]) -> dict[str, Any]:
+    state = result.state
+    finding = result.problems[0].text() if result.problems else (result.divergence.text() if result.divergence else "")
+    runs = []
+    for run in (result.prefect or {}).get("runs", []):
+        runs.append(f"{run['id']} {run['state']} ({len(run['task_runs'])} task runs)" if run["found"]
+                    else f"{run['id']} {run['note']}")
+    return {
+        "case_id": result.case_id, "verdict": result.verdict, "verdict_zh": VERDICT_ZH[result.verdict],
+        "process": result.process, "kind": state.kind if state else "", "severity": state.severity if state else None,
+        "outcome": state.outcome if state else None, "versions": result.versions, "finding": finding,
+        "notes": result.notes, "prefect_runs": runs, "timeline": lines,
+    }
+
+
+def render(rules: Rules, report: Report) -> tuple[str, str]:
+    """The report as (Markdown, HTML)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(rules.directory / "templates" / "audit")),
+                             undefined=jinja2.StrictUndefined, autoescape=jinja2.select_autoescape(["html"]),
+                             trim_blocks=True, lstrip_blocks=True)
+    values = {
+        "department_name": rules.department.department.name, "department_name_en": rules.department.department.name_en,
+        "period_from": report.period[0].isoformat(), "period_to": report.period[1].isoformat(),
+        "zone": str(rules.department.department.zone), "generated_at": local_time(rules, clock.now()),
+        "summary": report.summary(), "prefect_note": report.prefect_note, "cases": report.cases,
+    }
+    return env.get_template("report.md.j2").render(**values), env.get_template("report.html.j2").render(**values)
+
+
+def write(rules: Rules, report: Report, out: Path) -> dict[str, str]:
+    out.mkdir(parents=True, exist_ok=True)
+    markdown, html = render(rules, report)
+    stem = f"audit-{report.period[0].isoformat()}-{report.period[1].isoformat()}"
+    paths = {"markdown": out / f"{stem}.md", "html": out / f"{stem}.html"}
+    paths["markdown"].write_text(markdown, encoding="utf-8")
+    paths["html"].write_text(html, encoding="utf-8")
+    return {k: str(v) for k, v in paths.items()}
