@@ -23,17 +23,17 @@ async def order(case_id: str) -> str:
         return "completed"  # a run started again after the end has nothing left to do
 
     # 1. The business assistant checks stock and arranges transport with logistics (商务助理).
-    await decision_of(case_id, "stock_check")
+    await decision_of(case_id, "stock-check")
     # 2. The agent tells the buyer and asks for payment; unpaid after 24 h, another agent may chase.
     await decision_of(case_id, "payment")
     # 3. The remark in the fixed format, within 20 minutes of payment (amendments keep the original).
     await decision_of(case_id, "remark")
     # 4. Finance confirms the receipt of payment (营销中心财务确认收款).
-    await decision_of(case_id, "finance_confirmation")
+    await decision_of(case_id, "finance-confirmation")
     # 5. Consignee, drawing and size, ship date, delivery mode confirmed with the buyer in writing.
     await decision_of(case_id, "verification")
     # 6. The marketing director approves (营销总监审核).
-    await decision_of(case_id, "director_approval")
+    await decision_of(case_id, "director-approval")
     # 7. The details go to production on time (传送给制作部).
     await decision_of(case_id, "handover")
     # 8. Shipped by the agreed date, with the tracking number; late without a chase → the agent is liable.

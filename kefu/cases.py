@@ -34,8 +34,8 @@ STEP_COMMAND = {
     "call": "kefu callback record",
     # P3 orders (kefu.orders): the command is followed by the order id.
     "payment": "kefu order paid", "remark": "kefu order remark", "verification": "kefu order verify",
-    "shipment": "kefu order shipped", "delivery": "kefu order delivered", "chase_reply": "kefu order chase --via phone",
-    **{step: f"kefu order step {step}" for step in ("stock_check", "finance_confirmation", "director_approval",
+    "shipment": "kefu order shipped", "delivery": "kefu order delivered", "chase-reply": "kefu order chase --via phone",
+    **{step: f"kefu order step {step}" for step in ("stock-check", "finance-confirmation", "director-approval",
                                                     "handover", "invoice")},
 }
 

@@ -174,7 +174,7 @@ def order_delivered(order_id: str = typer.Argument(...), by: str = ByOpt, as_jso
 
 @order_app.command("step")
 @command
-def order_step(step: str = typer.Argument(..., help="stock_check, finance_confirmation, director_approval, "
+def order_step(step: str = typer.Argument(..., help="stock-check, finance-confirmation, director-approval, "
                                                     "handover or invoice."),
                order_id: str = typer.Argument(...),
                note: Optional[str] = typer.Option(None, "--note", help="A note for the record."),

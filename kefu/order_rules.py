@@ -11,14 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from kefu.policies import AllowanceField
 
 # The order's steps in the order the chain runs them (seed 001 订单的接收与处理, seed 000 第四篇).
-# ``shipment`` and ``delivery`` are due on dates agreed with the buyer; ``chase_reply`` is the
+# ``shipment`` and ``delivery`` are due on dates agreed with the buyer; ``chase-reply`` is the
 # window an instant-message chase gets before the agent must phone.
-ORDER_CHAIN = ("stock_check", "payment", "remark", "finance_confirmation", "verification",
-               "director_approval", "handover", "shipment", "delivery", "invoice")
+ORDER_CHAIN = ("stock-check", "payment", "remark", "finance-confirmation", "verification",
+               "director-approval", "handover", "shipment", "delivery", "invoice")
 # Deadlines whose due time is a date agreed with the buyer, not an sla.yaml allowance.
 AGREED_DATE_STEPS = {"shipment": "ship_by", "delivery": "deliver_by"}
 # The steps whose deadline sla.yaml allows (every one needs a policy there).
-ORDER_DEADLINE_STEPS = tuple(s for s in ORDER_CHAIN if s not in AGREED_DATE_STEPS) + ("chase_reply",)
+ORDER_DEADLINE_STEPS = tuple(s for s in ORDER_CHAIN if s not in AGREED_DATE_STEPS) + ("chase-reply",)
 
 
 class _Strict(BaseModel):

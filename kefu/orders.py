@@ -117,10 +117,10 @@ def _deadline_events(rules: Rules, state: CaseState, event: NewEvent) -> list[Ne
             extra.append(met(step, 1))
         elif step not in order.done and step not in known and step not in AGREED_DATE_STEPS and order.ready(step):
             extra.append(open_deadline(rules, state, step, 1, event))
-    replies = [(s, r) for s, r in open_ if s == "chase_reply"]
+    replies = [(s, r) for s, r in open_ if s == "chase-reply"]
     if event.type == CHASED:
         if event.payload["via"] == rules.order.chase.first_via:
-            extra.append(open_deadline(rules, state, "chase_reply", 1 + sum(d.step == "chase_reply" for d in state.deadlines), event))
+            extra.append(open_deadline(rules, state, "chase-reply", 1 + sum(d.step == "chase-reply" for d in state.deadlines), event))
         else:
             extra += [met(s, r) for s, r in replies]
     elif event.type in (STEP_EVENT["shipment"], STEP_EVENT["delivery"]):

@@ -27,14 +27,15 @@ DELAY_RECORDED = "order.delay_recorded"
 LIABILITY_RECORDED = "order.liability_recorded"
 CREDIT_MOVED = "order.credit_moved"
 
-# The event that completes each hand-over of the chain, in the chain's order.
+# The event that completes each hand-over of the chain, in the chain's order. Step names use
+# dashes, not underscores: a wait's Prefect pause key (flows.people) allows [a-z0-9-] only.
 STEP_EVENT = {
-    "stock_check": "order.stock_checked",          # 商务助理确认库存，联络物流部安排运输
+    "stock-check": "order.stock_checked",          # 商务助理确认库存，联络物流部安排运输
     "payment": "order.paid",                       # 买家付款
     "remark": "order.remarked",                    # 付款后20分钟内备注 (seed 000)
-    "finance_confirmation": "order.finance_confirmed",  # 营销中心财务确认收款
+    "finance-confirmation": "order.finance_confirmed",  # 营销中心财务确认收款
     "verification": "order.verified",              # 与买家书面核对收货信息 (seed 000)
-    "director_approval": "order.approved",         # 营销总监审核
+    "director-approval": "order.approved",         # 营销总监审核
     "handover": "order.handed_over",               # 传送给制作部 (seed 000 订单整理)
     "shipment": "order.shipped",                   # 物流发货，单号
     "delivery": "order.delivered",                 # 跟踪客户收货
@@ -44,9 +45,9 @@ EVENT_STEP = {event: step for step, event in STEP_EVENT.items()}
 # A hand-over can be done (and its deadline runs) once these are done. Shipment and delivery
 # are due on agreed dates from the start; they can only be done after production and shipment.
 AFTER: dict[str, tuple[str, ...]] = {
-    "stock_check": (), "payment": (), "remark": ("payment",), "finance_confirmation": ("payment",),
-    "verification": ("payment",), "director_approval": ("finance_confirmation",),
-    "handover": ("verification", "director_approval"), "shipment": ("handover",), "delivery": ("shipment",),
+    "stock-check": (), "payment": (), "remark": ("payment",), "finance-confirmation": ("payment",),
+    "verification": ("payment",), "director-approval": ("finance-confirmation",),
+    "handover": ("verification", "director-approval"), "shipment": ("handover",), "delivery": ("shipment",),
     "invoice": ("delivery",),
 }
 # Which overdue stage a chase is about, and the step that ends it.

@@ -33,12 +33,12 @@ def step(store, rules, order_id: str, name: str, by: str = "li.na", **data):
 
 def to_production(store, rules, order_id: str) -> None:
     """The chain up to the production hand-over (seed 001 订单的接收与处理)."""
-    step(store, rules, order_id, "stock_check")
+    step(store, rules, order_id, "stock-check")
     step(store, rules, order_id, "payment")
     step(store, rules, order_id, "remark", text=REMARK)
-    step(store, rules, order_id, "finance_confirmation")
+    step(store, rules, order_id, "finance-confirmation")
     step(store, rules, order_id, "verification", confirmation="旺旺：刘贺，3*2.5，图案正常，11月26日发货，自提。确认")
-    step(store, rules, order_id, "director_approval", by="zhou.qiang")
+    step(store, rules, order_id, "director-approval", by="zhou.qiang")
     step(store, rules, order_id, "handover")
 
 
@@ -60,7 +60,7 @@ def refused(fn, *args, **kwargs) -> InputRefused:
 def test_an_order_opens_with_its_unpaid_window_and_the_agreed_dates(store, rules, frozen_clock):
     order_id = new_order(store, rules)
     state = store.state(order_id)
-    assert order_id.startswith("O-20261123-") and state.owner == "li.na" and state.step == "stock_check"
+    assert order_id.startswith("O-20261123-") and state.owner == "li.na" and state.step == "stock-check"
     due = {d.step: d.due_at for d in state.deadlines}
     assert due["payment"] == clock.now() + timedelta(hours=24)  # seed 000 第四篇 追单: 24 hours unpaid
     assert due["shipment"] == datetime(2026, 11, 26, 18, 0, tzinfo=CST)  # agreed date, order.yaml 18:00
@@ -92,7 +92,7 @@ def test_tight_buyers_get_the_closer_ladder(store, rules, frozen_clock):
 def test_the_remark_is_due_20_minutes_after_payment_and_escalates_when_late(store, rules, frozen_clock):
     """Seed 000 第四篇 备注: 买家拍下付款内20分钟内必需做好详细备注."""
     order_id = new_order(store, rules)
-    step(store, rules, order_id, "stock_check")
+    step(store, rules, order_id, "stock-check")
     paid_at = clock.now()
     step(store, rules, order_id, "payment")
     remark = store.state(order_id).deadline("remark", 1)
@@ -149,13 +149,13 @@ def test_hand_overs_follow_the_chain_and_their_owners(store, rules, frozen_clock
     problem = refused(step, store, rules, order_id, "shipment", tracking="SF1234567")
     assert problem.field == "step" and "handover" in problem.problem
     step(store, rules, order_id, "payment")
-    step(store, rules, order_id, "finance_confirmation", by="wang.fang")
-    assert refused(step, store, rules, order_id, "director_approval", by="chen.jing").field == "by"
+    step(store, rules, order_id, "finance-confirmation", by="wang.fang")
+    assert refused(step, store, rules, order_id, "director-approval", by="chen.jing").field == "by"
     assert refused(step, store, rules, order_id, "remark", by="wang.fang", text=REMARK).field == "by"
-    step(store, rules, order_id, "director_approval", by="zhou.qiang")
+    step(store, rules, order_id, "director-approval", by="zhou.qiang")
     state = store.state(order_id)
-    assert {d.step for d in state.open_deadlines()} >= {"remark", "verification", "stock_check"}
-    assert state.deadline("director_approval", 1).met_at is not None
+    assert {d.step for d in state.open_deadlines()} >= {"remark", "verification", "stock-check"}
+    assert state.deadline("director-approval", 1).met_at is not None
 
 
 def test_a_passed_ship_date_asks_the_agent_to_chase_then_escalates_to_phone(store, rules, frozen_clock):
@@ -168,13 +168,13 @@ def test_a_passed_ship_date_asks_the_agent_to_chase_then_escalates_to_phone(stor
     assert [(f["rung"], f["notify"]) for f in fired] == [(0, "owner"), (1, "owner")]
     orders.chase(store, rules, order_id, "im", "li.na")
     assert {m.to[0] for m in outbox(store) if m.key.startswith("order-chase:")} == SUPERVISORS
-    reply = store.state(order_id).deadline("chase_reply", 1)
+    reply = store.state(order_id).deadline("chase-reply", 1)
     assert reply.due_at == clock.now() + timedelta(minutes=30)
     clock.advance(timedelta(minutes=31))
-    fired = [f for f in sweep_now(store, rules).fired if f["step"] == "chase_reply"]
+    fired = [f for f in sweep_now(store, rules).fired if f["step"] == "chase-reply"]
     assert ("owner", ["li.na"]) in [(f["notify"], f["recipients"]) for f in fired]  # no answer: phone now
     orders.chase(store, rules, order_id, "phone", "li.na")
-    assert store.state(order_id).deadline("chase_reply", 1).met_at == clock.now()
+    assert store.state(order_id).deadline("chase-reply", 1).met_at == clock.now()
     clock.set_now(datetime(2026, 11, 27, 7, 0, tzinfo=CST))
     fired = [f for f in sweep_now(store, rules).fired if f["step"] == "shipment"]
     assert [f["notify"] for f in fired] == ["supervisor"]  # 150% of the day's span: the supervisor
@@ -232,7 +232,7 @@ def test_another_agent_may_not_chase_while_the_orders_agent_is_online(store, rul
     """Presence comes from the record: active within order.yaml offline_after (30 minutes) = online."""
     order_id = new_order(store, rules)
     clock.advance(timedelta(hours=24, minutes=1))
-    step(store, rules, order_id, "stock_check", by="li.na")  # li.na is at work
+    step(store, rules, order_id, "stock-check", by="li.na")  # li.na is at work
     clock.advance(timedelta(minutes=10))
     problem = refused(orders.chase, store, rules, order_id, "im", "wang.fang")
     assert problem.field == "by" and "online" in problem.problem

@@ -25,7 +25,7 @@ def test_created_makes_an_order_case_owned_by_its_agent():
     state = reduce("O-1", log(("order.created", "li.na", CREATED)))
     order = order_of(state)
     assert isinstance(order, OrderState)
-    assert (state.process, state.owner, state.severity, state.step) == ("order", "li.na", "tight", "stock_check")
+    assert (state.process, state.owner, state.severity, state.step) == ("order", "li.na", "tight", "stock-check")
     assert (order.credit_agent, str(order.ship_by), state.intake["name"]) == ("li.na", "2026-11-26", "刘贺")
 
 
@@ -39,7 +39,7 @@ def test_every_remark_version_is_kept_and_the_first_is_the_steps_decision():
     order = order_of(state)
     assert [(r.version, r.text) for r in order.remarks] == [(1, "v1"), (2, "v2")]
     assert order.delivery_mode == "to_building" and state.decision("remark")["text"] == "v1"
-    assert state.step == "stock_check"  # the first hand-over not done yet
+    assert state.step == "stock-check"  # the first hand-over not done yet
 
 
 def test_the_step_is_the_first_hand_over_not_done_and_none_at_the_end():
@@ -75,3 +75,12 @@ def test_chases_liability_and_credit_are_folded():
 def test_no_other_module_may_fold_the_orders_events():
     with pytest.raises(ValueError):
         extend(["order.paid"], lambda state, event: None)
+
+
+def test_every_order_step_can_name_a_prefect_pause_key():
+    """flows.people keys each wait "<step>-<round>-<refusals>"; Prefect allows lowercase letters, digits, dashes."""
+    import re
+
+    from models.order import ORDER_INPUT
+
+    assert all(re.fullmatch(r"[a-z0-9-]+", f"{step}-1-0") for step in ORDER_INPUT)
