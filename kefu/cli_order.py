@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-from kefu import orchestration, orders, runtime
+from kefu import orders, runtime, service
 from kefu.cli_support import BadInput, command, emit, local_iso
 from kefu.texts import mask_phone
 from models.complaint import CaseState
@@ -20,6 +20,8 @@ from models.order import order_of
 
 order_app = typer.Typer(no_args_is_help=True, help="Orders 订单跟踪: from receipt to the buyer's receipt.")
 
+# The hand-overs `kefu order step` records; the others have a command of their own.
+CHAIN_STEPS = ("stock-check", "finance-confirmation", "director-approval", "handover", "invoice")
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
 
@@ -76,22 +78,9 @@ def order_text(state: CaseState) -> str:
     return "\n".join(lines)
 
 
-def _start(state: CaseState) -> str:
-    try:
-        orchestration.start_run(state)
-        return "started"
-    except Exception as exc:  # the record is the truth; `kefu case sync` starts it later
-        return f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
-
-
 def _hand_over(order_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:
-    """Record a hand-over and wake the order's run; the run moves on to its next wait."""
-    state = orders.submit(runtime.store(), runtime.rules(), order_id, step, data)
-    try:
-        note = orchestration.wake(state, step, data)
-    except Exception as exc:
-        note = f"not woken ({exc.__class__.__name__}: {exc}); run `kefu case sync {order_id}`"
-    state = runtime.store().state(order_id)
+    """Record a hand-over and wake the order's run (the same path as the dashboard's form)."""
+    state, note = service.decide(order_id, step, data)
     emit(as_json, {**order_json(state), "flow_run": note},
          f"{order_id}: {step} recorded; " + (f"next: {state.step}" if state.step else "all done") + f" (run {note})")
 
@@ -123,11 +112,9 @@ def order_new(
     data = dict(buyer=buyer, phone=phone, agent=agent, items=item, ship_by=_date("--ship-by", ship_by),
                 deliver_by=_date("--deliver-by", deliver_by), delivery_mode=delivery, urgency=urgency,
                 invoice_requested=invoice)
-    state = orders.create(runtime.store(), runtime.rules(), data, by=by or agent)
-    note = _start(state)
+    state, note = service.open_order(data, by=by or agent)
     if note != "started":
         typer.echo(f"warning: order recorded, but its flow run {note}", err=True)
-    state = runtime.store().state(state.case_id)
     emit(as_json, {**order_json(state), "flow_run": note}, f"{state.case_id}")
 
 
@@ -180,6 +167,9 @@ def order_step(step: str = typer.Argument(..., help="stock-check, finance-confir
                note: Optional[str] = typer.Option(None, "--note", help="A note for the record."),
                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
     """Record another hand-over of the chain (seed 001 订单的接收与处理)."""
+    if step not in CHAIN_STEPS:
+        raise BadInput("step", f"{step!r} is not recorded with `kefu order step`", f"use one of {', '.join(CHAIN_STEPS)}"
+                       " (payment, remark, verification, shipment and delivery have their own commands)")
     _hand_over(order_id, step, {"by": by, "note": note}, as_json)
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from kefu import clock
 from kefu.cases import (
-    STEP_COMMAND, STEP_RECORDERS, SYSTEM, InputRefused, open_deadline, record, refusal_from_validation,
+    FIELD_FIXES, STEP_COMMAND, STEP_RECORDERS, SYSTEM, InputRefused, open_deadline, record, refusal_from_validation,
 )
 from kefu.order_remark import delivery_mode_words, parse_remark
 from kefu.order_rules import AGREED_DATE_STEPS
@@ -455,3 +455,7 @@ def _recorder(step: str) -> Any:
 
 # The dashboard's forms record through kefu.cases.submit like every human step (tasks.complaint.record_decision).
 STEP_RECORDERS.update({step: _recorder(step) for step in ORDER_INPUT})
+for _field, _fix in {"text": "write the remark as 姓名,宽*高,图案,M月D日发货,配送方式。特殊备注",
+                    "confirmation": "paste the buyer's written confirmation (e.g. the chat message)",
+                    "tracking": "give the logistics tracking number, e.g. SF1234567890"}.items():
+    FIELD_FIXES.setdefault(_field, _fix)

@@ -16,12 +16,23 @@ from models.inputs import ContactRegistration
 def open_contact(reg: ContactRegistration) -> tuple[CaseState, str]:
     """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
     state = cases.register_contact(runtime.store(), runtime.rules(), reg)
+    return runtime.store().state(state.case_id), _start(state)
+
+
+def open_order(data: dict[str, Any], by: str) -> tuple[CaseState, str]:
+    """Take an order (P3) and start its flow run. The order is recorded even if Prefect is down."""
+    from kefu import orders
+
+    state = orders.create(runtime.store(), runtime.rules(), data, by)
+    return runtime.store().state(state.case_id), _start(state)
+
+
+def _start(state: CaseState) -> str:
     try:
         orchestration.start_run(state)
-        note = "started"
+        return "started"
     except Exception as exc:  # the executor catches up with `kefu case sync`
-        note = f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
-    return runtime.store().state(state.case_id), note
+        return f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
 
 
 def decide(case_id: str, step: str, data: dict[str, Any]) -> tuple[CaseState, str]:
