@@ -19,6 +19,7 @@ configure_prefect()  # before Prefect is imported anywhere in this process
 
 from prefect.runner import Runner  # noqa: E402
 
+from flows.audit import audit_replay  # noqa: E402
 from flows.callback import callback, callback_selection  # noqa: E402
 from flows.complaint import complaint  # noqa: E402
 from flows.contact import contact  # noqa: E402
@@ -38,7 +39,8 @@ PRELOAD = ["prefect.flow_engine", "prefect.flow_runs", "prefect.runner", "prefec
 
 
 # One deployment per process; ``prefect.yaml`` declares the same for a work pool.
-FLOWS = [(complaint, "complaint"), (contact, "contact"), (callback, "callback"), (order, "order")]
+FLOWS = [(complaint, "complaint"), (contact, "contact"), (callback, "callback"), (order, "order"),
+         (audit_replay, "audit-replay")]
 TAGS = ["kefu", "p1"]
 # The deadline sweep runs every minute: a stalled case reaches a manager within a minute.
 SWEEP_SECONDS = 60

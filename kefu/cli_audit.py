@@ -29,15 +29,17 @@ def _case_ids(case_id: Optional[str], all_cases: bool) -> list[str] | None:
 def verify(
     case_id: Optional[str] = typer.Argument(None, help="The case to verify."),
     all_cases: bool = typer.Option(False, "--all", help="Verify every case."),
+    workers: int = typer.Option(1, "--workers", min=1, help="With --all: processes to use (one per core)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Check the hash chain and seal of a case (or all): 核验记录未被篡改."""
-    from kefu.audit import chain
+    from kefu.audit import chain, parallel
     from kefu.db import current_engine
     from kefu.store import UnknownCase
 
     wanted = _case_ids(case_id, all_cases)
-    verdicts = list(chain.verify(current_engine(), wanted))
+    verdicts = parallel.run_all(current_engine(), "verify", workers) if all_cases \
+        else list(chain.verify(current_engine(), wanted))
     if wanted and not verdicts:
         raise UnknownCase(wanted[0])
     broken = [v for v in verdicts if not v.intact]
@@ -76,16 +78,18 @@ def replay(
     case_id: Optional[str] = typer.Argument(None, help="The case to replay."),
     all_cases: bool = typer.Option(False, "--all", help="Replay every case."),
     prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Cross-check with Prefect's flow runs."),
+    workers: int = typer.Option(1, "--workers", min=1, help="With --all: processes to use (one per core)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Recompute every rule-derived decision with the rules in force at the time: 按当时规则复核."""
-    from kefu.audit import prefect_check
+    from kefu.audit import parallel, prefect_check
     from kefu.audit import replay as replaying
     from kefu.db import current_engine
     from kefu.store import UnknownCase
 
     wanted = _case_ids(case_id, all_cases)
-    results = list(replaying.replay(current_engine(), wanted))
+    results = parallel.run_all(current_engine(), "replay", workers) if all_cases \
+        else list(replaying.replay(current_engine(), wanted))
     if wanted and not results:
         raise UnknownCase(wanted[0])
     note = prefect_check.cross_check(results) if prefect else None

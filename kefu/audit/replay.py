@@ -91,7 +91,8 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
     rules_cache = {} if rules_cache is None else rules_cache
     state = CaseState(case_id=case.id)
     for row in rows:
-        event = RecordedEvent(seq=row.seq, type=row.type, actor=row.actor, at=row.at, payload=row.payload)
+        # Read from the verified record: no second validation.
+        event = RecordedEvent.model_construct(seq=row.seq, type=row.type, actor=row.actor, at=row.at, payload=row.payload)
         rules = rules_cache.get(row.config_version)
         if rules is None:
             try:
@@ -116,10 +117,11 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
     return result
 
 
-def replay(engine: Engine, case_ids: list[str] | None = None) -> Iterator[CaseReplay]:
+def replay(engine: Engine, case_ids: list[str] | None = None,
+           id_range: tuple[str, str | None] | None = None) -> Iterator[CaseReplay]:
     """Replay the given cases (all when None), streaming."""
     rules_cache: dict[str, Rules] = {}
-    for case, rows in chain.events_by_case(engine, case_ids):
+    for case, rows in chain.events_by_case(engine, case_ids, id_range=id_range):
         yield replay_case(engine, case, rows, rules_cache)
 
 

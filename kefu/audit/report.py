@@ -64,7 +64,7 @@ def build(engine: Engine, rules: Rules, start: date, end: date, prefect: bool = 
             results.append(replay_case(engine, case, rows, cache))
             timelines[case.id] = timeline(rules, case.id, rows)
     note = prefect_check.cross_check(results) if prefect else None
-    cases = [_case_view(rules, r, timelines[r.case_id]) for r in results]
+    cases = [case_view(rules, r, timelines[r.case_id]) for r in results]
     return Report((start, end), results, cases, note)
 
 
@@ -114,7 +114,7 @@ def _decision(payload: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _case_view(rules: Rules, result: CaseReplay, lines: list[dict[str, str]]) -> dict[str, Any]:
+def case_view(rules: Rules, result: CaseReplay, lines: list[dict[str, str]]) -> dict[str, Any]:
     state = result.state
     finding = result.problems[0].text() if result.problems else (result.divergence.text() if result.divergence else "")
     runs = []
