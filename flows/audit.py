@@ -1,8 +1,8 @@
 """Audit replay 审计复核 (issue 6): the cases closed in a period, replayed under the rules in force
 at the time, cross-checked with Prefect's own record, and the report as an artifact on the run."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Prefect builds the parameters' model from the
+# real annotations (``date``), which a string annotation leaves undefined in its namespace.
 from datetime import date
 
 from prefect import flow

@@ -39,7 +39,10 @@ def day(tmp_path: Path):
     env.update(KEFU_HOME=str(tmp_path / "var"), KEFU_PREFECT_PORT=port, PYTHONUNBUFFERED="1")
     try:
         done = subprocess.run(KEFU + ["demo", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
-        assert done.returncode == 0, f"demo: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        # The demo's own findings ("problems", exit 1) are tests/kefu/test_demo.py's to judge; the
+        # auditor judges whatever the day recorded.
+        assert done.returncode in (0, 1) and done.stdout.startswith("{"), \
+            f"demo: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         yield env, port, json.loads(done.stdout)
     finally:
         subprocess.run(KEFU + ["down"], cwd=REPO, env=env, capture_output=True, timeout=120)
