@@ -21,7 +21,7 @@ from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from kefu import cases, clock, orchestration, runtime, service
+from kefu import cases, clock, demo_callbacks, demo_orders, orchestration, runtime, service
 from kefu.settings import get_settings
 from models.complaint import HUMAN_STEPS, CaseState, Step
 from models.inputs import ContactRegistration
@@ -324,9 +324,12 @@ def run(as_json: bool) -> None:
                     continue
                 _act(script, case, say, stamp, who)
             time.sleep(POLL_S)
+        called_back = demo_callbacks.run(say, [s.case_id for s in day if s.case_id], problems)
         escalations = _escalations(say, executor, problems)
         summary = _summary(day, executor, time.monotonic() - started, problems)
         summary["escalations"] = escalations
+        summary["callbacks"] = called_back
+        summary["orders"] = demo_orders.run(say, problems)
     finally:
         executor.close()
     if as_json:

@@ -82,3 +82,11 @@ def test_demo_runs_a_working_day_through_every_branch(demo_env: dict[str, str]) 
     assert shown.returncode == 0, shown.stderr
     responses = [e["payload"]["accepted"] for e in json.loads(shown.stdout)["events"] if e["type"] == "customer.responded"]
     assert responses == [False, True]
+
+    # P3 orders (kefu/demo_orders.py): one on time, one late with a chase, one late without.
+    orders = {row["branch"]: row for row in summary["orders"]}
+    assert set(orders) == {"on_time", "late_chased", "late_not_chased"}
+    assert all(row["status"] == "closed" for row in orders.values()), orders
+    assert (orders["late_chased"]["chases"], orders["late_chased"]["liable"]) == (1, False)
+    assert (orders["late_not_chased"]["chases"], orders["late_not_chased"]["liable"]) == (0, True)
+    assert orders["on_time"]["remark_versions"] == 2 and not orders["on_time"]["liable"]
