@@ -20,12 +20,15 @@ def cross_check(results: list[CaseReplay]) -> str:
     linked = [r for r in results if r.flow_run_ids]
     if not linked:
         return "no flow runs linked: nothing to cross-check in Prefect"
+    if not PREFECT_API_URL.value():
+        # Without an address the client would start a temporary server of its own: not the record.
+        return "no Prefect server configured (PREFECT_API_URL): not cross-checked"
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
         if problem is not None:
             for result in linked:
                 result.prefect = {"reachable": False, "runs": []}
-            return f"Prefect not reachable at {PREFECT_API_URL.value() or 'its default address'}: not cross-checked ({problem})"
+            return f"Prefect not reachable at {PREFECT_API_URL.value()}: not cross-checked ({problem})"
         for result in linked:
             result.prefect = {"reachable": True, "runs": [_run(client, result.case_id, run_id) for run_id in result.flow_run_ids]}
             _compare(result)

@@ -3,6 +3,8 @@ so replay loads the rules in force at the time (not today's config/)."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +71,7 @@ def _rules_of(_url: str, engine: Engine, version: str) -> Rules:
     if files is None:
         raise VersionNotOnRecord(version)
     directory = Path(tempfile.mkdtemp(prefix=f"kefu-rules-{version}-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     for name, text in files.items():
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -142,3 +142,17 @@ def test_a_recorded_due_time_that_does_not_follow_from_the_rules_is_divergent(st
     assert result.verdict == "divergent"
     assert result.divergence.what == "deadline answer round 2: due_at"
     assert result.divergence.recorded == "2026-12-31T10:00:00+08:00"
+
+
+def test_without_a_reachable_prefect_server_replay_says_so_and_keeps_its_verdict(store, rules, frozen_clock):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from kefu.audit import prefect_check
+
+    case_id = answered_consultation(store, rules)
+    cases.link_flow_run(store, rules, case_id, "5b6f5d6c-0000-4000-8000-000000000001")
+    results = list(replay.replay(store.engine, [case_id]))
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        note = prefect_check.cross_check(results)
+    assert note.startswith("Prefect not reachable at http://127.0.0.1:9/api")
+    assert results[0].verdict == "consistent" and results[0].prefect == {"reachable": False, "runs": []}
