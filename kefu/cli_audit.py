@@ -188,3 +188,33 @@ def report(
          f"{summary['cases']} cases closed {start} – {end} replayed 复核: {summary['consistent']} consistent 一致, "
          f"{summary['divergent']} divergent 不一致, {summary['tampered']} tampered 被篡改\n"
          f"  {paths['html']}\n  {paths['markdown']}")
+
+
+@audit_app.command("anchor")
+@command
+def anchor(
+    path: Path = typer.Argument(..., help="The anchor file to write (or, with --check, to compare with)."),
+    check: bool = typer.Option(False, "--check", help="Compare today's seals with an anchor written before."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Write the closed cases' seals to a file kept outside the database, or check against it: 外部锚定."""
+    from kefu.audit import anchor as anchoring
+    from kefu.db import current_engine
+
+    if not check:
+        written = anchoring.write(current_engine(), path)
+        emit(as_json, {**written, "file": str(path)},
+             f"anchored {written['cases']} sealed cases in {path}; digest {written['digest']}\n"
+             f"  keep it outside kefu's database (sign, print or send it); check later with --check")
+        return
+    if not path.is_file():
+        raise BadInput("path", f"no anchor file {path}", "give the file `kefu audit anchor FILE` wrote")
+    try:
+        findings = anchoring.check(current_engine(), path)
+    except (ValueError, KeyError) as exc:
+        raise BadInput("path", f"not a valid anchor: {exc}", "use the file as `kefu audit anchor` wrote it") from None
+    emit(as_json, {"file": str(path), "findings": findings},
+         "\n".join([f"  ✗ {f['case_id']}: {f['problem']}" for f in findings])
+         or f"every case anchored in {path} still carries its seal 与锚定一致")
+    if findings:
+        raise typer.Exit(1)

@@ -154,3 +154,26 @@ def test_a_forged_seal_is_named(store, two_cases):
     _, consultation = two_cases
     sql(store, "UPDATE kefu_case SET seal = :s WHERE id = :c", c=consultation, s="0" * 64)
     assert [p.kind for p in verdicts(store)[consultation].problems] == ["seal-broken"]
+
+
+def test_an_anchor_kept_outside_finds_a_case_rewritten_consistently(store, two_cases, tmp_path):
+    """What the chain cannot see (docs/audit.md): every hash and the seal recomputed after an edit.
+    The anchor written before still catches it."""
+    from kefu.audit import anchor
+
+    complaint, consultation = two_cases
+    path = tmp_path / "anchor.json"
+    assert anchor.write(store.engine, path)["cases"] == 2
+    events = store.events(complaint)
+    rows = [dict(case_id=e.case_id, seq=e.seq, type=e.type, actor="sun.li" if e.type == "plan.approved" else e.actor,
+                 at=e.at, recorded_at=e.recorded_at, idem_key=e.idem_key, config_version=e.config_version,
+                 payload=e.payload, id=e.id) for e in events]
+    head = chain.chain(complaint, "", rows)
+    for row in rows:
+        sql(store, "UPDATE kefu_event SET actor = :a, prev_hash = :p, hash = :h WHERE id = :i",
+            a=row["actor"], p=row["prev_hash"], h=row["hash"], i=row["id"])
+    sql(store, "UPDATE kefu_case SET last_hash = :h, seal = :s WHERE id = :c",
+        h=head, s=chain.seal_of(complaint, len(rows), head), c=complaint)
+    assert verdicts(store)[complaint].intact, "a consistent rewrite passes the chain: that is the documented limit"
+    assert anchor.check(store.engine, path) == [
+        {"case_id": complaint, "problem": "its seal changed since the anchor: the record was rewritten"}]
