@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from kefu import orders, runtime, service
+import kefu.order_replay  # noqa: F401  (`kefu audit replay` checks orders with the order's rules)
 from kefu.cli_support import BadInput, command, emit, local_iso
 from kefu.texts import mask_phone
 from models.complaint import CaseState
