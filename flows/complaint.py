@@ -65,6 +65,8 @@ async def complaint(case_id: str) -> str:
     case = read_case(case_id)
     if case.callback is None:
         request_callback(case_id)
+    # P2 takes it from here, as its own case and run; opened before the close, so a run started
+    # again after a crash in between still opens it (once: one callback per complaint).
+    open_callback_for_complaint(case_id)
     close_case(case_id, "resolved")
-    open_callback_for_complaint(case_id)  # P2 takes it from here: its own case and run
     return "resolved"

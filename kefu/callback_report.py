@@ -9,7 +9,7 @@ markdown artifact when produced inside a flow run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -161,9 +161,3 @@ def write(rules: Rules, summary: CallbackSummary, out: Path) -> dict[str, Path]:
     files["markdown"].write_text(markdown(rules, summary) + "\n", encoding="utf-8")
     return files
 
-
-def last_month(rules: Rules) -> tuple[date, date]:
-    """The previous calendar month in the department's zone (the monthly report's default)."""
-    today = clock.now().astimezone(rules.department.department.zone).date()
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
