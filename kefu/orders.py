@@ -120,7 +120,8 @@ def _deadline_events(rules: Rules, state: CaseState, event: NewEvent) -> list[Ne
     replies = [(s, r) for s, r in open_ if s == "chase-reply"]
     if event.type == CHASED:
         if event.payload["via"] == rules.order.chase.first_via:
-            extra.append(open_deadline(rules, state, "chase-reply", 1 + sum(d.step == "chase-reply" for d in state.deadlines), event))
+            round_ = 1 + sum(d.step == "chase-reply" for d in state.deadlines)
+            extra.append(open_deadline(rules, state, "chase-reply", round_, event))
         else:
             extra += [met(s, r) for s, r in replies]
     elif event.type in (STEP_EVENT["shipment"], STEP_EVENT["delivery"]):
@@ -148,8 +149,9 @@ def create(store: CaseStore, rules: Rules, data: dict[str, Any], by: str) -> Cas
     member = _staff(rules, by)
     agent = rules.staff_member(new.agent)
     if agent is None or agent.role != rules.department.roles[0]:
-        raise InputRefused("agent", f"{new.agent!r} is not an agent", "give the staff id of the agent whose flag "
-                           f"is on the order: {', '.join(s.id for s in rules.department.staff if s.role == rules.department.roles[0])}")
+        agents = ", ".join(s.id for s in rules.department.staff if s.role == rules.department.roles[0])
+        raise InputRefused("agent", f"{new.agent!r} is not an agent",
+                           f"give the staff id of the agent whose flag is on the order: {agents}")
     mode = config.delivery_mode(new.delivery_mode)
     if mode is None:
         raise InputRefused("delivery_mode", f"{new.delivery_mode!r} is not a delivery mode",
@@ -222,8 +224,8 @@ def _remark_payload(rules: Rules, state: CaseState, order: OrderState, text: str
         recipients = _supervisors(rules)
         payload.update(amended=True, previous_version=previous.version, changes=changes,
                        reported_to=[s.id for s in recipients])
-        agent = rules.staff_member(by)
-        context = dict(order_id=state.case_id, buyer=order.buyer, agent_name=f"{agent.name} ({agent.id})",  # type: ignore[union-attr]
+        agent = _staff(rules, by)
+        context = dict(order_id=state.case_id, buyer=order.buyer, agent_name=f"{agent.name} ({agent.id})",
                        changed_at=local_time(rules, now), version=version, previous_version=previous.version,
                        previous_text=previous.text, text=remark.text,
                        changes_zh="、".join(changes), changes_en=", ".join(changes))
@@ -337,10 +339,11 @@ def record_delay(store: CaseStore, rules: Rules, order_id: str, cause: str, by: 
         order = _open_order(state)
         member = _staff(rules, by)
         now = clock.now()
-        stage = overdue_stage(state, order, now) or next(
-            (s for s in AGREED_DATE_STEPS if s not in order.done), "delivery")
+        stage = next((s for s in AGREED_DATE_STEPS if s not in order.done), None)
+        if stage is None:
+            raise InputRefused("order_id", f"{order_id} was delivered", "a delivered order has no delay to record")
         zh, en, _ = STAGE_WORDS[stage]
-        agreed = getattr(order, AGREED_DATE_STEPS[stage]) if stage in AGREED_DATE_STEPS else order.ship_by
+        agreed = getattr(order, AGREED_DATE_STEPS[stage])
         text = render_file(rules, rules.order.templates.after_care, buyer=order.buyer, order_id=order_id,
                            cause=cause.strip(), stage_zh=zh, stage_en=en, agreed=agreed.isoformat(),
                            agent_name=member.name)
