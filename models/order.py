@@ -136,7 +136,9 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
             order.tracking = p["tracking"]
         if step not in order.done:
             order.done[step] = event.at
-            state.decisions.setdefault(step, {})[1] = {**p, "by": event.actor, "at": event.at}
+            # The decision in the form's shape: `kefu case sync` resumes a waiting run with it.
+            form = {name: p.get(name) for name in ORDER_INPUT[step].model_fields if name != "by"}
+            state.decisions.setdefault(step, {})[1] = {**form, "by": event.actor, "at": event.at}
     elif t == CHASED:
         order.chases.append(Chase(at=event.at, by=event.actor, via=p["via"], stage=p["stage"], seq=event.seq))
     elif t == DELAY_RECORDED:

@@ -38,7 +38,9 @@ def test_every_remark_version_is_kept_and_the_first_is_the_steps_decision():
                                                             "changes": ["delivery_mode"]})))
     order = order_of(state)
     assert [(r.version, r.text) for r in order.remarks] == [(1, "v1"), (2, "v2")]
-    assert order.delivery_mode == "to_building" and state.decision("remark")["text"] == "v1"
+    assert order.delivery_mode == "to_building"
+    # In the form's shape, so `kefu case sync` can resume a waiting run with it.
+    assert state.decision("remark") == {"text": "v1", "by": "li.na", "at": T0 + timedelta(minutes=3)}
     assert state.step == "stock-check"  # the first hand-over not done yet
 
 
