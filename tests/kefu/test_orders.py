@@ -271,3 +271,20 @@ def test_presence_is_the_last_thing_a_person_recorded(store, rules, frozen_clock
     assert orders.last_active(store, "li.na") == clock.now()
     with Session(store.engine) as session:
         assert session.exec(select(CaseEvent).where(CaseEvent.actor == "li.na")).first() is not None
+
+
+def test_a_late_delivery_is_chased_with_the_tracking_number_and_frees_the_agent(store, rules, frozen_clock):
+    """Seed 000 第四篇 订单跟踪: 如未按约定时间到货 … 追问客服主管，有追问环节则可以免责."""
+    order_id = new_order(store, rules)
+    to_production(store, rules, order_id)
+    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    clock.set_now(datetime(2026, 11, 28, 18, 30, tzinfo=CST))
+    orders.chase(store, rules, order_id, "im", "li.na")
+    [chase] = order_of(store.state(order_id)).chases
+    assert chase.stage == "delivery"
+    mails = [m for m in outbox(store) if m.key.startswith("order-chase:")]
+    assert {m.to[0] for m in mails} == SUPERVISORS and all("SF1234567890" in m.text for m in mails)
+    step(store, rules, order_id, "delivery")
+    state = store.state(order_id)
+    assert [(l["stage"], l["liable"]) for l in order_of(state).liabilities] == [("delivery", False)]
+    assert state.deadline("chase-reply", 1).met_at == clock.now()  # delivered: the answer came
