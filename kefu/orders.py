@@ -100,6 +100,7 @@ def _fold(state: CaseState, event: NewEvent) -> None:
 
 
 def _deadline_events(rules: Rules, state: CaseState, event: NewEvent) -> list[NewEvent]:
+    """Fold ``event`` into ``state`` and return the deadline events it causes."""
     _fold(state, event)
     order, extra = order_of(state), []
 
@@ -118,7 +119,7 @@ def _deadline_events(rules: Rules, state: CaseState, event: NewEvent) -> list[Ne
         elif step not in order.done and step not in known and step not in AGREED_DATE_STEPS and order.ready(step):
             extra.append(open_deadline(rules, state, step, 1, event))
     replies = [(s, r) for s, r in open_ if s == "chase-reply"]
-    if event.type == CHASED:
+    if event.type == CHASED and event.payload["stage"] in AGREED_DATE_STEPS:  # the supervisor was asked
         if event.payload["via"] == rules.order.chase.first_via:
             round_ = 1 + sum(d.step == "chase-reply" for d in state.deadlines)
             extra.append(open_deadline(rules, state, "chase-reply", round_, event))

@@ -223,8 +223,10 @@ def test_an_unpaid_order_chased_by_another_agent_while_its_agent_is_offline_move
     clock.advance(timedelta(hours=1, minutes=1))
     orders.chase(store, rules, order_id, "im", "wang.fang")
     step(store, rules, order_id, "payment", by="wang.fang")
-    order = order_of(store.state(order_id))
+    state = store.state(order_id)
+    order = order_of(state)
     assert (order.agent, order.credit_agent) == ("li.na", "wang.fang")
+    assert state.deadline("chase-reply", 1) is None  # the buyer was chased, not the supervisor
     moved = [e for e in store.events(order_id) if e.type == "order.credit_moved"]
     assert [(e.payload["from"], e.payload["to"]) for e in moved] == [("li.na", "wang.fang")]
 
