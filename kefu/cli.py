@@ -362,7 +362,8 @@ def config_show(as_json: bool = JsonOpt) -> None:
     """The effective, validated rules."""
     rules = runtime.rules()
     data = {"directory": str(rules.directory), "version": rules.version,
-            "department": rules.department.model_dump(), "complaint": rules.complaint.model_dump()}
+            "department": rules.department.model_dump(), "complaint": rules.complaint.model_dump(),
+            "order": rules.order.model_dump(mode="json")}
     import yaml
 
     emit(as_json, data, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
