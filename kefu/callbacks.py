@@ -260,7 +260,7 @@ def _customer_booking(rules: Rules, state: CaseState, booked: datetime, now: dat
         events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, now, {
             "step": CALL, "round": 1, "due_at": booked.isoformat(),
             "rungs": [{**rung, "at": (deadline.opened_at + span * rung["share"]).isoformat()} for rung in deadline.rungs],
-            "policy": deadline.policy, "allowed": "the customer's choice",
+            "policy": deadline.policy, "allowed": cases.CUSTOMER_CHOICE,
             "set_by": "customer", "booked_at": booked.isoformat(),
             "reason": f"the customer asked to be called at {customer_local(booked, zone)} (attempt {attempt})",
         }))

@@ -106,8 +106,17 @@ def open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause:
     return NewEvent(EventType.DEADLINE_OPENED, SYSTEM, cause.at, plan.event_payload())
 
 
+# A due time the customer chose (a booked callback, recorded with set_by: customer) is not the
+# rules' to recompute: it stays when the rules change or the clock stops.
+CUSTOMER_CHOICE = "the customer's choice"
+
+
+def _ruled_deadlines(state: CaseState) -> list[DeadlineState]:
+    return [d for d in state.open_deadlines() if d.allowed != CUSTOMER_CHOICE]
+
+
 def _reschedule(rules: Rules, state: CaseState, cause: NewEvent, reason: str) -> list[NewEvent]:
-    return [rescheduled_deadline(rules, state, deadline, cause.at, reason) for deadline in state.open_deadlines()]
+    return [rescheduled_deadline(rules, state, deadline, cause.at, reason) for deadline in _ruled_deadlines(state)]
 
 
 def rescheduled_deadline(rules: Rules, state: CaseState, deadline: DeadlineState, at: datetime, reason: str) -> NewEvent:
@@ -369,7 +378,7 @@ def recompute_deadlines(store: CaseStore, rules: Rules, case_id: str) -> list[di
     def decide(state: CaseState) -> list[NewEvent]:
         changes.clear()
         events = []
-        for deadline in state.open_deadlines():
+        for deadline in _ruled_deadlines(state):
             event = rescheduled_deadline(rules, state, deadline, clock.now(), f"recomputed under rules {rules.version}")
             was = None if deadline.due_at is None else deadline.due_at.isoformat()
             if event.payload["due_at"] == was and event.payload["rungs"] == deadline.rungs:

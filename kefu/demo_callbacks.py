@@ -1,9 +1,9 @@
 """The demo's callbacks 回访 (PROCESSES.md P2), after the working day of kefu/demo.py.
 
 The day's resolved complaints opened their callbacks; the agents call them. A repaired water
-heater's owner cannot talk and books another time (the deadline moves as the customer's choice);
-key customers are picked from the archive; one callback nobody makes misses its three days and
-climbs the ladder — the supervisor's digest lands in the outbox. Every call goes through
+heater's owner cannot talk and books another time, and is called then; key customers are picked
+from the archive and called; one callback nobody makes misses its three days and climbs the
+ladder — the supervisor's digest lands in the outbox. Every call goes through
 :func:`kefu.service.decide`, the same path as the dashboard form and ``kefu callback record``.
 """
 
@@ -72,7 +72,8 @@ def run(say: Callable[[str], None], complaint_ids: list[str], problems: list[str
     # A repair: the customer is in a meeting and books tomorrow 10:00 her time.
     customer = CallbackCustomer(name="周敏", phone="13700001111", member=True, timezone="Asia/Shanghai")
     run_id = f"{clock.now():%Y%m%d%H%M%S%f}"  # a re-run of the demo opens new callbacks
-    repair = callbacks.open_for_service(store, rules, reference=f"demo-repair-{run_id}", service="热水器维修", customer=customer, completed_at=clock.now())
+    repair = callbacks.open_for_service(store, rules, reference=f"demo-repair-{run_id}", service="热水器维修",
+                                        customer=customer, completed_at=clock.now())
     service_run = _start(repair)
     zone = callbacks.customer_zone(rules, customer)
     tomorrow = (clock.now().astimezone(zone) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -82,9 +83,10 @@ def run(say: Callable[[str], None], complaint_ids: list[str], problems: list[str
     # Key customers every two months (seed 002 §3 6.2), picked from the archive.
     today = clock.now().astimezone(rules.department.department.zone).date()
     picked = callbacks.select_due_customers(store, rules, today)
-    for state in picked:
-        _start(state)
     say(f"  key customers and occasions picked today: {', '.join(s.case_id for s in picked) or 'none'}")
+    for state in (s for s in picked if s.status == "open"):  # a re-run in the same period picks nobody new
+        _start(state)
+        _call(state.case_id, say, outcome="satisfied")
 
     # A callback nobody makes: three days later the sweep climbs the ladder.
     forgotten = callbacks.open_for_service(store, rules, reference=f"demo-forgotten-{run_id}", service="门锁更换",
@@ -92,20 +94,20 @@ def run(say: Callable[[str], None], complaint_ids: list[str], problems: list[str
                                                                      timezone="Asia/Shanghai"),
                                            completed_at=clock.now())
     _start(forgotten)
-    before = clock.frozen_at()
+    before, start = clock.frozen_at(), clock.now()
     try:
-        clock.set_now(clock.now() + timedelta(days=3, minutes=1))
+        clock.set_now(tomorrow)  # the agent calls at the time the customer booked
+        _call(repair.case_id, say, outcome="satisfied")
+        clock.set_now(start + timedelta(days=3, minutes=1))
         fired = sweep.escalate_due(store.engine, rules, dashboard_url=get_settings().dashboard_url)
         delivered = mail.deliver_due(store.engine, mail.transport_from_settings())
         rungs = [f for f in fired.fired if f["case_id"] == forgotten.case_id]
         for f in rungs:
             say(f"  {forgotten.case_id}  three days without a call: rung {f['rung'] + 1} → {f['notify']} "
-                f"({', '.join(f['recipients'])}); {delivered.sent} digest(s) e-mailed")
-        # The customer's booked time moved the repair's deadline: no breach for it.
-        if any(f["case_id"] == repair.case_id and f["rung"] >= 1 for f in fired.fired):
-            problems.append(f"{repair.case_id}: escalated although the customer booked the time")
-        clock.set_now(tomorrow)
-        _call(repair.case_id, say, outcome="satisfied")
+                f"({', '.join(f['recipients'])})")
+        say(f"  {'':16}  sweep: {fired.messages_queued} digest(s) queued, {delivered.sent} e-mailed")
+        if any(f["case_id"] == repair.case_id for f in fired.fired):
+            problems.append(f"{repair.case_id}: escalated although it was called at the time the customer booked")
     finally:
         clock.set_now(before)
     if not rungs:

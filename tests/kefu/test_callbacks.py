@@ -116,6 +116,9 @@ def test_three_day_deadline_across_a_holiday_and_a_booking_into_it_is_refused(st
     moved = [e for e in store.events(state.case_id) if e.type == "deadline.rescheduled"][-1].payload
     assert moved["set_by"] == "customer" and datetime.fromisoformat(moved["booked_at"]) == local(2026, 10, 8, 9, 0)
     assert "customer" in moved["reason"]
+    # The customer's time stays when the deadlines are recomputed under the rules in force.
+    assert cases.recompute_deadlines(store, rules, state.case_id) == []
+    assert store.state(state.case_id).deadline(CALL, 1).due_at == local(2026, 10, 8, 9, 0)
     # The ladder follows the customer's time: no breach before it.
     clock.set_now(local(2026, 10, 7, 23, 0))
     fired = sweep.escalate_due(store.engine, rules, dashboard_url="http://x").fired
