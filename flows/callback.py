@@ -13,11 +13,20 @@ from datetime import date
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.people import decision_of, read_case
-from kefu import clock, runtime
+from flows.people import FORM_DESCRIPTIONS, decision_of, read_case
+from kefu import callbacks, clock, runtime
 from kefu.callback_rules import CALL
 from models.callback import callback_of
+from models.complaint import CaseState
 from tasks.callback import announce_call, open_follow_up_complaint, select_due_customers, write_callback_report
+
+
+def _call_form(case: CaseState, step: str, round_: int) -> str:
+    """The call form's description: the customer's time, the deadline, the script."""
+    return callbacks.form_description(runtime.rules(), case, round_)
+
+
+FORM_DESCRIPTIONS["callback"] = _call_form
 
 
 @flow(name="callback", log_prints=True)

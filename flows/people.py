@@ -9,7 +9,7 @@ typed form; the Prefect dashboard shows the form, the CLI fills it in the same s
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from prefect.flow_runs import suspend_flow_run
 from prefect.input.run_input import run_input_subclass_from_type
@@ -40,8 +40,15 @@ def read_case(case_id: str) -> CaseState:
     return runtime.store().state(case_id)
 
 
+# Processes whose form shows more than the case and its deadline (flows/callback.py: the call's
+# time in the customer's zone, and the script).
+FORM_DESCRIPTIONS: dict[str, Callable[[CaseState, str, int], str]] = {}
+
+
 def _form_description(case: CaseState, step: str, round_: int) -> str:
     """What the dashboard shows above the form: the case, the deadline, a refusal to correct."""
+    if case.process in FORM_DESCRIPTIONS:
+        return FORM_DESCRIPTIONS[case.process](case, step, round_)
     rules = runtime.rules()
     intake = case.intake
     deadline = case.deadline(step, round_)

@@ -89,6 +89,7 @@ class Templates(_Strict):
     summary: str
     subject: str
     follow_up: str
+    form: str
 
 
 class CallbackRules(_Strict):

@@ -21,7 +21,7 @@ from kefu.callback_rules import ANSWERED, CALL, QuietTime
 from kefu.cases import SYSTEM, InputRefused
 from kefu.rules import Rules
 from kefu.store import CaseStore, NewEvent
-from kefu.texts import render_file
+from kefu.texts import mask_phone, render_file
 from models.callback import (
     ATTEMPTED, BOOKED, FOLLOW_UP_OPENED, OPENED, CallAttemptInput, CallbackCustomer, callback_of,
 )
@@ -389,3 +389,20 @@ def announce_call(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
 
 
 cases.STEP_RECORDERS[CALL] = record_attempt  # type: ignore[assignment]
+
+
+def form_description(rules: Rules, state: CaseState, round_: int) -> str:
+    """What the agent sees above the call form: who, why, when in the customer's time, the script."""
+    callback = callback_of(state)
+    zone = customer_zone(rules, callback.customer)
+    deadline = state.deadline(CALL, 1)
+    return render_file(
+        rules, rules.callback.templates.form, case_id=state.case_id, attempt=round_, max_attempts=callback.max_attempts,
+        name=callback.customer.name, phone_masked=mask_phone(callback.customer.phone), member=callback.customer.member,
+        timezone=zone.key, subject=callback.subject, subject_en=callback.subject_en,
+        call_local=customer_local(callback.proposed_at, zone),
+        proposed_by="客户约定 booked by the customer" if callback.proposed_by == "customer" else "kefu 建议 proposed by kefu",
+        due_local=customer_local(deadline.due_at, zone) if deadline and deadline.due_at else "-",
+        policy=deadline.policy if deadline else "-", refusal=state.last_refusal.get(f"{CALL}:{round_}"),
+        script=script(rules, state),
+    )

@@ -276,3 +276,12 @@ def test_key_customers_every_two_months_and_occasions_once_each(store, rules, fr
     later = callbacks.select_due_customers(store, rules, date(2027, 1, 2))
     assert not {s.case_id for s in later} & {s.case_id for s in first}
     assert callbacks.key_customer_period(rules, date(2027, 1, 2)) == "2027-P1"
+
+
+def test_the_call_form_shows_the_time_in_the_customers_zone_and_the_script(store, rules, frozen_clock):
+    """The dashboard's call form (flows/people.py FORM_DESCRIPTIONS): when to call in the customer's
+    own time, by when, and the script 回访用语 (seed 001)."""
+    state = service_callback(store, rules, customer=member("Emily", zone="America/Los_Angeles"))
+    text = callbacks.form_description(rules, state, 1)
+    assert callbacks.customer_local(callback_of(state).proposed_at, ZoneInfo("America/Los_Angeles")) in text
+    assert "attempt 1 of 3" in text and "回访用语" in text and "Emily" in text
