@@ -49,6 +49,7 @@ class ChaseRules(_Strict):
 class OrderTemplates(_Strict):
     after_care: str
     tracking_notice: str
+    form: str
     amendment_notice: str  # e-mails: <name>.subject.j2, .txt.j2, .html.j2
     chase_message: str
 

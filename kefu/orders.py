@@ -19,11 +19,11 @@ from kefu import clock
 from kefu.cases import (
     FIELD_FIXES, STEP_COMMAND, STEP_RECORDERS, SYSTEM, InputRefused, open_deadline, record, refusal_from_validation,
 )
-from kefu.order_remark import delivery_mode_words, parse_remark
+from kefu.order_remark import EXAMPLE, delivery_mode_words, parse_remark
 from kefu.order_rules import AGREED_DATE_STEPS
 from kefu.rules import Rules
 from kefu.store import CaseStore, NewEvent
-from kefu.texts import local_time, render_file
+from kefu.texts import local_time, mask_phone, render_file
 from models.complaint import CaseState, EventType, RecordedEvent, apply
 from models.order import (
     AFTER, CHASED, CREATED, CREDIT_MOVED, DELAY_RECORDED, LIABILITY_RECORDED, PROCESS, STAGES, STEP_EVENT,
@@ -374,6 +374,23 @@ def tell_tracking(store: CaseStore, rules: Rules, order_id: str) -> CaseState:
         }, idem_key="tracking-notice")]
 
     return record(store, rules, order_id, decide)
+
+
+def form_description(rules: Rules, state: CaseState, step: str, round_: int) -> str:
+    """What the dashboard shows above a wait's form: the order, every remark version, the format,
+    the deadline, and the last refusal to correct."""
+    order, owner = order_of(state), rules.order.chain[step]
+    deadline = state.deadline(step, round_)
+    return render_file(
+        rules, rules.order.templates.form, order_id=state.case_id, urgency=order.urgency, step=step,
+        owner=order.agent if owner.role == "owner" else owner.role or owner.department, buyer=order.buyer,
+        phone_masked=mask_phone(order.phone), agent=order.agent, items="；".join(order.items),
+        ship_by=order.ship_by.isoformat(), deliver_by=order.deliver_by.isoformat(), delivery_mode=order.delivery_mode,
+        remarks=[{"version": r.version, "at": local_time(rules, r.at), "by": r.by, "text": r.text}
+                 for r in order.remarks],
+        example=EXAMPLE, due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
+        policy=deadline.policy if deadline else None, refusal=state.last_refusal.get(f"{step}:{round_}"),
+    )
 
 
 def complete(store: CaseStore, rules: Rules, order_id: str) -> CaseState:

@@ -290,3 +290,22 @@ def test_a_late_delivery_is_chased_with_the_tracking_number_and_frees_the_agent(
     state = store.state(order_id)
     assert [(l["stage"], l["liable"]) for l in order_of(state).liabilities] == [("delivery", False)]
     assert state.deadline("chase-reply", 1).met_at == clock.now()  # delivered: the answer came
+
+
+def test_the_dashboard_form_shows_the_order_every_remark_version_and_the_last_refusal(store, rules, frozen_clock):
+    """Above each wait's form (flows/order.py → config/templates/order/form.md.j2), zh-CN first."""
+    from kefu import cases
+
+    order_id = new_order(store, rules)
+    step(store, rules, order_id, "payment")
+    step(store, rules, order_id, "remark", text=REMARK)
+    step(store, rules, order_id, "remark", text=REMARK.replace("自提", "送货到楼下"))
+    cases.refuse(store, rules, order_id, "verification", 1, "li.na",
+                 InputRefused("confirmation", "must not be empty", "paste the buyer's confirmation"))
+    text = orders.form_description(rules, store.state(order_id), "verification", 1)
+    assert "刘贺" in text and "ship by 2026-11-26" in text and "由 by: li.na" in text
+    assert "v1" in text and "v2" in text and REMARK in text
+    assert "Last input refused — confirmation: must not be empty" in text
+    assert "期限 Due: 2026-11-23 11:30" in text  # 2 working hours after payment (sla.yaml)
+    remark_form = orders.form_description(rules, store.state(order_id), "remark", 1)
+    assert "格式 Format: 姓名,宽*高" in remark_form
