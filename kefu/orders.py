@@ -208,7 +208,8 @@ def submit(store: CaseStore, rules: Rules, order_id: str, step: str, data: dict[
 
 def _remark_payload(rules: Rules, state: CaseState, order: OrderState, text: str, by: str, now: datetime,
                     mail: list[Any]) -> dict[str, Any]:
-    remark = parse_remark(text, rules.order, today(rules))
+    # A late order's amendment still names the agreed (now past) ship date: that one is not "in the past".
+    remark = parse_remark(text, rules.order, min(today(rules), order.ship_by))
     if remark.ship_date != order.ship_by:
         # Seed 000 第四篇 订单整理: a wrong ship date is a severe error ("11月2日发货写成11月20日发货").
         raise InputRefused("remark.ship_date", f"{remark.ship_date:%m月%d日} differs from the ship date agreed on "

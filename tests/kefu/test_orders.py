@@ -309,3 +309,15 @@ def test_the_dashboard_form_shows_the_order_every_remark_version_and_the_last_re
     assert "期限 Due: 2026-11-23 11:30" in text  # 2 working hours after payment (sla.yaml)
     remark_form = orders.form_description(rules, store.state(order_id), "remark", 1)
     assert "格式 Format: 姓名,宽*高" in remark_form
+
+
+def test_a_late_orders_remark_can_still_be_amended_with_its_agreed_ship_date(store, rules, frozen_clock):
+    """The buyer changes the delivery after the agreed ship date passed: the amendment keeps that date."""
+    order_id = new_order(store, rules)
+    step(store, rules, order_id, "payment")
+    step(store, rules, order_id, "remark", text=REMARK)
+    clock.set_now(datetime(2026, 11, 27, 10, 0, tzinfo=CST))
+    step(store, rules, order_id, "remark", text=REMARK.replace("自提", "包送货安装"))
+    assert [r.version for r in order_of(store.state(order_id)).remarks] == [1, 2]
+    problem = refused(step, store, rules, order_id, "remark", text=REMARK.replace("11月26日", "11月25日"))
+    assert problem.field == "remark.ship_date"
