@@ -104,15 +104,22 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
         if row.config_version not in result.versions:
             result.versions.append(row.config_version)
         context = Context(rules, result.notes)
-        for process, fn in _CHECKS.get(row.type, ()):
-            if process is None or process == state.process:
-                divergence = fn(context, state, event)
-                if divergence is not None:
-                    result.verdict, result.divergence = DIVERGENT, divergence
-                    return result
-        if row.type == EventType.FLOW_RUN_LINKED:
-            result.flow_run_ids.append(event.payload["flow_run_id"])
-        apply(state, event)
+        try:
+            for process, fn in _CHECKS.get(row.type, ()):
+                if process is None or process == state.process:
+                    divergence = fn(context, state, event)
+                    if divergence is not None:
+                        result.verdict, result.divergence = DIVERGENT, divergence
+                        return result
+            if row.type == EventType.FLOW_RUN_LINKED:
+                result.flow_run_ids.append(event.payload["flow_run_id"])
+            apply(state, event)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            # One unreadable event makes its case divergent; it does not stop the audit of the rest.
+            result.verdict = DIVERGENT
+            result.divergence = Divergence(row.seq, row.type, "an event the rules and the reducer can read",
+                                           "the fields its type needs", f"{type(exc).__name__}: {exc}")
+            return result
     result.state = state
     return result
 

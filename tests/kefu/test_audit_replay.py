@@ -156,3 +156,22 @@ def test_without_a_reachable_prefect_server_replay_says_so_and_keeps_its_verdict
         note = prefect_check.cross_check(results)
     assert note.startswith("Prefect not reachable at http://127.0.0.1:9/api")
     assert results[0].verdict == "consistent" and results[0].prefect == {"reachable": False, "runs": []}
+
+
+def test_an_event_the_reducer_cannot_read_makes_its_case_divergent_not_the_audit_fail(store, rules, frozen_clock):
+    from kefu.audit import chain
+    from models.records import CaseEvent
+
+    broken_case, fine_case = answered_consultation(store, rules), answered_consultation(store, rules)
+    last = store.events(broken_case)[-1]
+    extra = dict(case_id=broken_case, seq=last.seq + 1, type="deadline.met", actor="kefu", at=last.at,
+                 recorded_at=last.recorded_at, idem_key=None, config_version=last.config_version, payload={"round": 1})
+    head = chain.chain(broken_case, last.hash, [extra])
+    with store.engine.begin() as conn:
+        conn.execute(sa.insert(CaseEvent.__table__), [extra])
+        conn.execute(sa.text("UPDATE kefu_case SET last_seq = :n, last_hash = :h, seal = :s WHERE id = :c"),
+                     {"n": extra["seq"], "h": head, "s": chain.seal_of(broken_case, extra["seq"], head), "c": broken_case})
+    results = {r.case_id: r for r in replay.replay(store.engine)}
+    assert results[broken_case].verdict == "divergent"
+    assert results[broken_case].divergence.seq == extra["seq"] and "KeyError" in results[broken_case].divergence.recorded
+    assert results[fine_case].verdict == "consistent"
