@@ -67,7 +67,9 @@ class CaseReplay:
         return f"{self.case_id}: consistent 一致 ({self.events} events, rules {', '.join(self.versions)})"
 
 
-Check = Callable[[Context, CaseState, RecordedEvent], "Divergence | None"]
+# What a check reads of an event: seq, type, actor, at, payload (a stored or a reducer's event).
+Event = RecordedEvent | chain.StoredEvent
+Check = Callable[[Context, CaseState, Event], "Divergence | None"]
 _CHECKS: dict[str, list[tuple[str | None, Check]]] = {}
 
 
@@ -91,8 +93,9 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
     rules_cache = {} if rules_cache is None else rules_cache
     state = CaseState(case_id=case.id)
     for row in rows:
-        # Read from the verified record: no second validation.
-        event = RecordedEvent.model_construct(seq=row.seq, type=row.type, actor=row.actor, at=row.at, payload=row.payload)
+        # The stored event has what the reducer and the checks read (seq, type, actor, at, payload):
+        # no RecordedEvent per event (a fifth of replay's own time).
+        event = row
         rules = rules_cache.get(row.config_version)
         if rules is None:
             try:
@@ -137,7 +140,7 @@ def replay(engine: Engine, case_ids: list[str] | None = None,
 _PLANNED = ("due_at", "rungs", "policy", "allowed", "basis", "calendar", "ladder")
 
 
-def _set_by(context: Context, event: RecordedEvent) -> bool:
+def _set_by(context: Context, event: Event) -> bool:
     source = event.payload.get("set_by")
     if source:
         p = event.payload
@@ -146,7 +149,7 @@ def _set_by(context: Context, event: RecordedEvent) -> bool:
     return bool(source)
 
 
-def _compare(event: RecordedEvent, expected: dict[str, Any], keys: tuple[str, ...]) -> Divergence | None:
+def _compare(event: Event, expected: dict[str, Any], keys: tuple[str, ...]) -> Divergence | None:
     p = event.payload
     for key in keys:
         if key in p and p[key] != expected[key]:
@@ -156,7 +159,7 @@ def _compare(event: RecordedEvent, expected: dict[str, Any], keys: tuple[str, ..
 
 
 @check(EventType.DEADLINE_OPENED)
-def deadline_opened(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+def deadline_opened(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """The due time and rungs follow from the SLA, the ladder and the calendar at the opening."""
     if _set_by(context, event):
         return None
@@ -167,7 +170,7 @@ def deadline_opened(context: Context, state: CaseState, event: RecordedEvent) ->
 
 
 @check(EventType.DEADLINE_RESCHEDULED)
-def deadline_rescheduled(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+def deadline_rescheduled(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """A moved deadline is the plan again from its opening, with the customer's pauses so far."""
     if _set_by(context, event):
         return None
@@ -181,7 +184,7 @@ def deadline_rescheduled(context: Context, state: CaseState, event: RecordedEven
 
 
 @check(EventType.DEADLINE_ESCALATED)
-def deadline_escalated(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+def deadline_escalated(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """Each rung fires once, in order, at or after its time, while the deadline is open."""
     p = event.payload
     deadline = state.deadline(p["step"], p["round"])
@@ -204,7 +207,7 @@ def deadline_escalated(context: Context, state: CaseState, event: RecordedEvent)
 
 
 @check(EventType.DEADLINE_MET)
-def deadline_met(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+def deadline_met(context: Context, state: CaseState, event: Event) -> Divergence | None:
     p = event.payload
     deadline = state.deadline(p["step"], p["round"])
     if deadline is None or deadline.met_at is not None:
@@ -213,7 +216,7 @@ def deadline_met(context: Context, state: CaseState, event: RecordedEvent) -> Di
     return None
 
 
-def _decided_by_allowed(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+def _decided_by_allowed(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """A human step is answered at the step the case waits at, by someone whose role may act there."""
     step = next(str(s) for s, t in STEP_EVENT.items() if t == event.type)
     if state.step != step:
