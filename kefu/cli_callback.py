@@ -70,6 +70,8 @@ def callback_json(state: CaseState) -> dict[str, Any]:
         "next_call": {"at": local_iso(callback.proposed_at), "customer_local": callbacks.customer_local(callback.proposed_at, zone),
                       "set_by": callback.proposed_by, "attempt": callback.next_attempt} if state.status == "open" else None,
         "due_at": local_iso(deadline.due_at) if deadline else None, "deadline_policy": deadline.policy if deadline else None,
+        "overdue": state.status == "open" and deadline is not None and deadline.due_at is not None
+                   and deadline.due_at < clock.now(),
         "attempts_allowed": callback.max_attempts,
         "attempts": [{"attempt": a.attempt, "at": local_iso(a.at), "by": a.by, "channel": a.channel,
                       "outcome": a.outcome, "note": a.note, "booked_at": local_iso(a.booked_at)} for a in callback.attempts],
@@ -114,10 +116,9 @@ def callback_due(agent: Optional[str] = typer.Option(None, "--agent", help="Only
     if agent is not None and rules.staff_member(agent) is None:
         raise BadInput("agent", f"unknown staff id {agent!r}", "use an id from `kefu staff`")
     rows = [callback_json(s) for s in callbacks.due_callbacks(store) if agent in (None, s.owner)]
-    now = clock.now().isoformat()
     text = "\n".join(
         f"{r['case_id']:<18} {r['agent']:<10} call {r['next_call']['customer_local']:<34} due {r['due_at'][:16].replace('T', ' ')}"
-        f"{'  OVERDUE' if r['due_at'] < now else ''}  {r['customer']['name']}{' (member)' if r['customer']['member'] else ''}"
+        f"{'  OVERDUE' if r['overdue'] else ''}  {r['customer']['name']}{' (member)' if r['customer']['member'] else ''}"
         for r in rows) or "(no callbacks due)"
     emit(as_json, rows, text)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -33,7 +34,11 @@ def kefu(*args: str) -> tuple[int, dict]:
 
 
 def new_callback() -> str:
-    code, data = kefu("callback", "new", "--trigger", "service_completed", "--ref", "R1", "--service", "空调维修",
+    return new_callback_for("R1")
+
+
+def new_callback_for(ref: str) -> str:
+    code, data = kefu("callback", "new", "--trigger", "service_completed", "--ref", ref, "--service", "空调维修",
                       "--name", "张三", "--phone", "13800000000", "--member")
     assert code == 0 and data["flow_run"].startswith("not started"), data  # recorded even with Prefect down
     return data["case_id"]
@@ -84,3 +89,17 @@ def test_show_and_report_refuse_what_they_cannot_do(tmp_path):
     assert code == 2 and data["error"]["field"] == "to"
     code, data = kefu("report", "callbacks", "--from", "30.11.2026", "--to", "2026-11-01", "--out", str(tmp_path))
     assert code == 2 and data["error"]["field"] == "from"
+
+
+def test_due_lists_the_next_call_first_and_marks_the_overdue():
+    from kefu import clock
+
+    first = new_callback()
+    clock.advance(timedelta(days=2))
+    second = new_callback_for("R2")
+    clock.advance(timedelta(days=1, hours=1))  # the first is past its three days, the second is not
+    code, rows = kefu("callback", "due")
+    assert code == 0 and [r["case_id"] for r in rows] == [first, second]
+    assert [r["overdue"] for r in rows] == [True, False]
+    text = runner.invoke(app, ["callback", "due"]).stdout
+    assert "OVERDUE" in text.splitlines()[0] and "OVERDUE" not in text.splitlines()[1]
