@@ -400,7 +400,7 @@ def form_description(rules: Rules, state: CaseState, round_: int) -> str:
         rules, rules.callback.templates.form, case_id=state.case_id, attempt=round_, max_attempts=callback.max_attempts,
         name=callback.customer.name, phone_masked=mask_phone(callback.customer.phone), member=callback.customer.member,
         timezone=zone.key, subject=callback.subject, subject_en=callback.subject_en,
-        call_local=customer_local(callback.proposed_at, zone),
+        when_local=f"{callback.triggered_at.astimezone(zone):%Y-%m-%d}", call_local=customer_local(callback.proposed_at, zone),
         proposed_by="客户约定 booked by the customer" if callback.proposed_by == "customer" else "kefu 建议 proposed by kefu",
         due_local=customer_local(deadline.due_at, zone) if deadline and deadline.due_at else "-",
         policy=deadline.policy if deadline else "-", refusal=state.last_refusal.get(f"{CALL}:{round_}"),

@@ -87,7 +87,8 @@ def callback_text(state: CaseState) -> str:
         f"{state.case_id}  {data['trigger']}  {state.status}" + (f"  outcome: {state.outcome}" if state.outcome else ""),
         f"  customer: {data['customer']['name']} {data['customer']['phone']} ({data['customer']['timezone']})"
         + ("  member" if callback.customer.member else "") + ("  key customer" if callback.customer.key else ""),
-        f"  about:    {callback.subject} / {callback.subject_en}",
+        f"  about:    {callback.triggered_at.astimezone(callbacks.customer_zone(rules, callback.customer)):%Y-%m-%d}"
+        f"{callback.subject} / {callback.subject_en}",
         f"  agent:    {callback.agent}   due: {local_time(rules, state.deadline(CALL, 1).due_at)}"  # type: ignore[union-attr,arg-type]
         f" ({data['deadline_policy']})",
     ]
