@@ -78,12 +78,15 @@ def plan(rules: Rules, process: str, severity: str | None, step: str, round_: in
     calendar_name = rules.sla.calendar
     calendar = rules.calendar(calendar_name)
     ladder_name, rungs = rules.escalation.ladder_for(process, severity)
+    due_at = add_active(calendar, opened_at, allowance.amount, allowance.basis, pauses)
+    # The 100 % rung is the due time itself: computed once (an auditor's replay plans every
+    # deadline of every case again, and the calendar arithmetic is most of its cost).
     return DeadlinePlan(
-        step=step, round=round_, opened_at=opened_at,
-        due_at=add_active(calendar, opened_at, allowance.amount, allowance.basis, pauses),
+        step=step, round=round_, opened_at=opened_at, due_at=due_at,
         policy=policy, allowed=allowance.text, basis=allowance.basis, calendar=calendar_name, ladder=ladder_name,
         rungs=[RungPlan(rung=i, share=r.at, notify=r.notify, kind=r.kind,
-                        at=add_active(calendar, opened_at, allowance.amount * r.at, allowance.basis, pauses))
+                        at=due_at if r.at == 1 else add_active(calendar, opened_at, allowance.amount * r.at,
+                                                               allowance.basis, pauses))
                for i, r in enumerate(rungs)],
     )
 
