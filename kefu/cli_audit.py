@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-from kefu.cli_support import BadInput, command, emit
+from kefu.cli_support import BadInput, command, emit, parse_day
 
 audit_app = typer.Typer(no_args_is_help=True, help="Audit 审计: verify the record, replay the rules, report, export, import.")
 
@@ -154,14 +154,6 @@ def import_log(
     ]))
 
 
-def _day(value: str, field: str) -> "date":
-    from datetime import date
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(field, f"{value!r} is not a date", "give a date as YYYY-MM-DD, e.g. 2026-11-23") from None
-
 
 @audit_app.command("report")
 @command
@@ -177,7 +169,7 @@ def report(
     from kefu.audit import report as reporting
     from kefu.db import current_engine
 
-    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
     if end < start:
         raise BadInput("--to", f"{end} is before --from {start}", "give --to on or after --from")
     rules = runtime.rules()

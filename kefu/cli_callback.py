@@ -5,7 +5,6 @@ on success, 2 on bad input (the field and the fix), 1 on an internal error."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from kefu import callbacks, cases, clock, orchestration, runtime
 from kefu.callback_rules import CALL
-from kefu.cli_support import BadInput, command, emit, local_iso
+from kefu.cli_support import BadInput, command, emit, local_iso, parse_day, parse_time
 from kefu.texts import local_time, mask_phone
 from models.callback import CallbackCustomer, callback_of
 from models.complaint import CaseState
@@ -24,24 +23,6 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports 报告.")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
 
-
-def _time(value: str | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(field, f"{value!r} is not a time", "give ISO-8601 with its UTC offset, e.g. 2026-11-24T10:00:00+08:00") from None
-    if at.tzinfo is None:
-        raise BadInput(field, f"{value!r} has no UTC offset", "add the offset, e.g. 2026-11-24T10:00:00+08:00")
-    return at
-
-
-def _day(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(field, f"{value!r} is not a date", "give it as YYYY-MM-DD, e.g. 2026-11-30") from None
 
 
 def _start(state: CaseState) -> str:
@@ -136,7 +117,7 @@ def callback_record(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record a call in 《回访记录表》; the callback's run moves on (next attempt, or it ends)."""
-    booked = _time(at, "at")
+    booked = parse_time(at, "at") if at else None
     try:
         data = callbacks.parse_attempt({"outcome": outcome, "channel": channel, "note": note, "booked_at": booked, "by": by})
         state = callbacks.record_attempt(runtime.store(), runtime.rules(), case_id, data)
@@ -189,7 +170,7 @@ def callback_new(
     except ValidationError as exc:
         raise cases.refusal_from_validation(exc) from None
     state = callbacks.open_for_service(runtime.store(), rules, reference=ref, service=service, customer=customer,
-                                       completed_at=_time(completed_at, "at") or clock.now())
+                                       completed_at=parse_time(completed_at, "at") if completed_at else clock.now())
     note = _start(state)
     emit(as_json, {**callback_json(runtime.store().state(state.case_id)), "flow_run": note},
          f"{state.case_id}: {state.owner} calls {name} (flow run {note})")
@@ -201,7 +182,7 @@ def callback_select(on: Optional[str] = typer.Option(None, "--on", help="The day
                     as_json: bool = JsonOpt) -> None:
     """Pick key customers (every two months) and occasion audiences from the archive; start their runs."""
     rules = runtime.rules()
-    day = _day(on, "on") if on else clock.now().astimezone(rules.department.department.zone).date()
+    day = parse_day(on, "on") if on else clock.now().astimezone(rules.department.department.zone).date()
     opened = callbacks.select_due_customers(runtime.store(), rules, day)
     rows = [{"case_id": s.case_id, "trigger": s.kind, "customer": callback_of(s).customer.name, "flow_run": _start(s)}
             for s in opened]
@@ -221,7 +202,7 @@ def report_callbacks(
     """《回访总结报告》 for a period: due, done, on time, late, unreachable, satisfaction, member coverage."""
     from kefu import callback_report
 
-    first, last = _day(start, "from"), _day(end, "to")
+    first, last = parse_day(start, "from"), parse_day(end, "to")
     if last < first:
         raise BadInput("to", f"{end} is before --from {start}", "give a --to on or after --from")
     summary = callback_report.summarize(runtime.store(), runtime.rules(), first, last)

@@ -7,14 +7,12 @@ dashboard's form would."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Optional
 
 import typer
 
 from kefu import orders, runtime, service
-import kefu.order_replay  # noqa: F401  (`kefu audit replay` checks orders with the order's rules)
-from kefu.cli_support import BadInput, command, emit, local_iso
+from kefu.cli_support import BadInput, command, emit, local_iso, parse_day
 from kefu.texts import mask_phone
 from models.complaint import CaseState
 from models.order import order_of
@@ -86,12 +84,6 @@ def _hand_over(order_id: str, step: str, data: dict[str, Any], as_json: bool) ->
          f"{order_id}: {step} recorded; " + (f"next: {state.step}" if state.step else "all done") + f" (run {note})")
 
 
-def _date(option: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(option, f"{value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2026-12-19") from None
-
 
 @order_app.command("new")
 @command
@@ -110,8 +102,8 @@ def order_new(
     as_json: bool = JsonOpt,
 ) -> None:
     """Take an order (seed 001 订单的接收与处理) and start its flow run."""
-    data = dict(buyer=buyer, phone=phone, agent=agent, items=item, ship_by=_date("--ship-by", ship_by),
-                deliver_by=_date("--deliver-by", deliver_by), delivery_mode=delivery, urgency=urgency,
+    data = dict(buyer=buyer, phone=phone, agent=agent, items=item, ship_by=parse_day(ship_by, "--ship-by"),
+                deliver_by=parse_day(deliver_by, "--deliver-by"), delivery_mode=delivery, urgency=urgency,
                 invoice_requested=invoice)
     state, note = service.open_order(data, by=by or agent)
     if note != "started":

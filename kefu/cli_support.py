@@ -8,7 +8,7 @@ import functools
 import json
 import sys
 import traceback
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 
 import typer
@@ -24,6 +24,26 @@ class BadInput(Exception):
     def __init__(self, field: str, problem: str, fix: str) -> None:
         super().__init__(f"{field}: {problem} — {fix}")
         self.field, self.problem, self.fix = field, problem, fix
+
+
+def parse_day(value: str, field: str) -> date:
+    """A calendar day given on the command line (YYYY-MM-DD)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(field, f"{value!r} is not a date", "give it as YYYY-MM-DD, e.g. 2026-11-30") from None
+
+
+def parse_time(value: str, field: str) -> datetime:
+    """A moment given on the command line: ISO-8601 with its UTC offset (a bare time is ambiguous)."""
+    fix = "give ISO-8601 with its UTC offset, e.g. 2026-11-24T10:00:00+08:00"
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(field, f"{value!r} is not a time", fix) from None
+    if at.tzinfo is None:
+        raise BadInput(field, f"{value!r} has no UTC offset", fix)
+    return at
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:

@@ -6,7 +6,6 @@ from datetime import date
 
 from prefect.artifacts import create_markdown_artifact
 
-import kefu.order_replay  # noqa: F401  (the order process's replay checks, as `kefu audit replay` has them)
 from kefu import runtime
 from kefu.audit import prefect_check
 from kefu.audit import report as reporting

@@ -233,3 +233,8 @@ def _decided_by_allowed(context: Context, state: CaseState, event: Event) -> Div
 for _event_type in STEP_EVENT.values():
     check(_event_type, "complaint")(_decided_by_allowed)
 check(EventType.ANSWERED, "contact")(_decided_by_allowed)
+
+
+# Each process's own checks register themselves on import; importing them here means whoever
+# replays (CLI, flow, worker processes) replays with all of them.
+import kefu.order_replay  # noqa: E402,F401

@@ -4,20 +4,12 @@ and record nothing (in-process CliRunner; Prefect is never reached: its client r
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 
 import pytest
-from typer.testing import CliRunner
 
-_environ_before = dict(os.environ)
-from kefu.cli import app  # noqa: E402  (puts Prefect settings into os.environ at import)
-from kefu import orchestration, runtime  # noqa: E402
-
-for _key in set(os.environ) - set(_environ_before):
-    del os.environ[_key]
-
-runner = CliRunner()
+from offline_cli import app, runner
+from kefu import orchestration, runtime
 
 
 @pytest.fixture(autouse=True)

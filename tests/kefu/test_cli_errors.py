@@ -8,24 +8,17 @@ Prefect server: every test fails if the CLI so much as opens a Prefect client.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-_environ_before = dict(os.environ)
-from kefu.cli import app  # noqa: E402  (puts Prefect settings into os.environ at import)
-from kefu import cases, orchestration, runtime  # noqa: E402
-from models.inputs import ContactRegistration  # noqa: E402
+from offline_cli import app, runner
+from kefu import cases, orchestration, runtime
+from models.inputs import ContactRegistration
 
-# Keep kefu.cli's import-time Prefect settings out of other suites' environment (tests/flows/).
-for _key in set(os.environ) - set(_environ_before):
-    del os.environ[_key]
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)

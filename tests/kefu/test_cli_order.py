@@ -5,19 +5,11 @@ recorded anyway, and the command says its run is not started."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from typer.testing import CliRunner
 
-_environ_before = dict(os.environ)
-from kefu.cli import app  # noqa: E402  (puts Prefect settings into os.environ at import)
-from kefu import orchestration  # noqa: E402
-
-for _key in set(os.environ) - set(_environ_before):
-    del os.environ[_key]
-
-runner = CliRunner()
+from offline_cli import app, runner
+from kefu import orchestration
 
 
 @pytest.fixture(autouse=True)
