@@ -64,6 +64,9 @@ class CaseEvent(SQLModel, table=True):
         sa.UniqueConstraint("case_id", "seq", name="uq_event_case_seq"),
         # A step that may run twice (a resumed flow, a retried task) records once.
         sa.UniqueConstraint("case_id", "idem_key", name="uq_event_case_idem"),
+        # When a person last did anything (an order's agent counts as offline after a quiet spell):
+        # the newest event by that actor, one index probe instead of a scan of the whole log.
+        sa.Index("ix_event_actor_at", "actor", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
