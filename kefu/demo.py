@@ -330,6 +330,7 @@ def run(as_json: bool) -> None:
         summary["escalations"] = escalations
         summary["callbacks"] = called_back
         summary["orders"] = demo_orders.run(say, problems)
+        summary["audit"] = _audit(say, problems)
     finally:
         executor.close()
     if as_json:
@@ -338,6 +339,22 @@ def run(as_json: bool) -> None:
         _print_summary(summary)
     if problems:
         raise SystemExit(1)
+
+
+def _audit(say: Callable[[str], None], problems: list[str]) -> dict[str, Any]:
+    """The auditor's pass over the day: every case's chain verified, every rule-derived decision
+    replayed under the rules in force at the time, and checked against Prefect's runs."""
+    from kefu.audit import prefect_check, replay
+    from kefu.db import current_engine
+
+    results = list(replay.replay(current_engine()))
+    prefect = prefect_check.cross_check(results)
+    verdicts = {v: sum(r.verdict == v for r in results) for v in ("consistent", "divergent", "tampered")}
+    say(f"\nThe auditor replays all {len(results)} cases 审计复核 (`kefu audit replay --all`): "
+        f"{verdicts['consistent']} consistent, {verdicts['divergent']} divergent, {verdicts['tampered']} tampered; "
+        f"Prefect: {prefect}")
+    problems.extend(r.summary() for r in results if r.verdict != "consistent")
+    return {"cases": len(results), **verdicts, "prefect": prefect}
 
 
 # Contacts nobody gets to: the demo lets the business clock run over them for days, so the

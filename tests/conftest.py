@@ -6,7 +6,13 @@ Generic on purpose: suites with special needs (tests/flows/) bring their own con
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -107,3 +113,43 @@ def smtp_server():
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@dataclass
+class DemoDay:
+    """One `kefu demo --json` on a fresh KEFU_HOME: its environment, its Prefect port, the run."""
+
+    env: dict[str, str]
+    port: str
+    done: subprocess.CompletedProcess
+
+    @property
+    def summary(self) -> dict:
+        return json.loads(self.done.stdout)
+
+    def kefu(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """A `kefu` command against the demo's home (and its still-running Prefect server)."""
+        return subprocess.run(KEFU_MODULE + list(args), cwd=REPO, env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+
+KEFU_MODULE = [sys.executable, "-m", "kefu.cli"]
+
+
+@pytest.fixture(scope="session")
+def demo_day(tmp_path_factory) -> DemoDay:
+    """The demo's working day, run once per test session exactly as a new user runs it (its own
+    Prefect server and runner on a free port, the embedded default): several suites judge the same
+    day (tests/kefu/test_demo.py the day itself, tests/flows/test_audit_e2e.py its audit), and a
+    day costs minutes. Nothing of the calling shell's kefu or Prefect settings leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    env.update(KEFU_HOME=str(tmp_path_factory.mktemp("demo") / "var"), KEFU_PREFECT_PORT=port, PYTHONUNBUFFERED="1")
+    day = DemoDay(env, port, subprocess.CompletedProcess([], 1))
+    try:
+        day.done = day.kefu("demo", "--json", timeout=1200)
+        yield day
+    finally:
+        day.kefu("down", timeout=120)

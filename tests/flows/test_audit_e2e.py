@@ -2,14 +2,12 @@
 runner — verifies intact and replays consistent, cross-checked with Prefect's own record of each
 case's flow runs; the audit-replay deployment publishes its report as an artifact on the run.
 
-Like tests/kefu/test_demo.py this starts its own server through `kefu demo` in a temporary
-KEFU_HOME (on a free port) and stops it with `kefu down`."""
+The day is the session's ``demo_day`` (tests/conftest.py), the one tests/kefu/test_demo.py
+judges: `kefu demo` in a temporary KEFU_HOME on a free port, its server still up."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,37 +17,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-KEFU = [sys.executable, "-m", "kefu.cli"]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 pytestmark = pytest.mark.prefect
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def day(tmp_path: Path):
-    """A fresh KEFU_HOME after `kefu demo`: the demo's cases, its Prefect server still up."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
-    port = str(_free_port())
-    env.update(KEFU_HOME=str(tmp_path / "var"), KEFU_PREFECT_PORT=port, PYTHONUNBUFFERED="1")
-    try:
-        done = subprocess.run(KEFU + ["demo", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
-        # The demo's own findings ("problems", exit 1) are tests/kefu/test_demo.py's to judge; the
-        # auditor judges whatever the day recorded.
-        assert done.returncode in (0, 1) and done.stdout.startswith("{"), \
-            f"demo: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        yield env, port, json.loads(done.stdout)
-    finally:
-        subprocess.run(KEFU + ["down"], cwd=REPO, env=env, capture_output=True, timeout=120)
-
-
-def kefu(env: dict[str, str], *args: str) -> tuple[int, dict]:
-    done = subprocess.run(KEFU + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+def kefu(day, *args: str) -> tuple[int, dict]:
+    done = day.kefu(*args)
     return done.returncode, json.loads(done.stdout)
 
 
@@ -67,15 +41,18 @@ def _artifact(port: str, key: str, timeout: float = 120.0) -> dict | None:
     return None
 
 
-def test_the_demo_day_verifies_intact_and_replays_consistent_with_prefect_agreeing(day):
-    env, port, summary = day
+def test_the_demo_day_verifies_intact_and_replays_consistent_with_prefect_agreeing(demo_day):
+    # The demo's own findings ("problems", exit 1) are tests/kefu/test_demo.py's to judge; the
+    # auditor judges whatever the day recorded.
+    assert demo_day.done.stdout.startswith("{"), f"demo: exit {demo_day.done.returncode}\n{demo_day.done.stderr[-3000:]}"
+    env, port, summary = demo_day.env, demo_day.port, demo_day.summary
     demo_cases = {r["case_id"] for r in summary["cases"]}
 
-    code, verified = kefu(env, "audit", "verify", "--all", "--json")
+    code, verified = kefu(demo_day, "audit", "verify", "--all", "--json")
     assert code == 0 and verified["tampered"] == [], verified
     assert verified["cases"] >= len(demo_cases)
 
-    code, replayed = kefu(env, "audit", "replay", "--all", "--json")
+    code, replayed = kefu(demo_day, "audit", "replay", "--all", "--json")
     results = {r["case_id"]: r for r in replayed["results"]}
     assert code == 0, [r for r in replayed["results"] if r["verdict"] != "consistent"]
     assert demo_cases <= set(results)

@@ -1,24 +1,16 @@
 """End to end: `kefu demo --json` on a fresh KEFU_HOME runs a department's day to the end.
 
-Starts its own Prefect server and runner (on a free port, in a temporary KEFU_HOME) through the
-demo itself, exactly as a new user would, and stops them with `kefu down` afterwards.
+The day is the session's ``demo_day`` (tests/conftest.py): its own Prefect server and runner on a
+free port, in a temporary KEFU_HOME, started by the demo itself exactly as a new user would, and
+stopped with `kefu down` at the end of the session.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-KEFU = [sys.executable, "-m", "kefu.cli"]
 BRANCH_OUTCOME = {
     "not_upheld": "not_upheld", "upheld_accepted": "resolved", "rejected_then_accepted": "resolved",
     "major": "resolved", "crisis": "resolved", "consultation": "answered", "query": "answered",
@@ -27,30 +19,13 @@ BRANCH_COUNT = {"not_upheld": 2, "upheld_accepted": 4, "rejected_then_accepted":
                 "consultation": 1, "query": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def demo_env(tmp_path: Path):
-    # Nothing of the calling shell's kefu or Prefect settings may leak in: the demo must work
-    # on the embedded default alone.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
-    env.update(KEFU_HOME=str(tmp_path / "var"), KEFU_PREFECT_PORT=str(_free_port()), PYTHONUNBUFFERED="1")
-    yield env
-    subprocess.run(KEFU + ["down"], cwd=REPO, env=env, capture_output=True, timeout=120)
-
-
 def _flow_run_state(port: str, flow_run_id: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/flow_runs/{flow_run_id}", timeout=30) as response:
         return json.load(response)["state"]["type"]
 
 
-def test_demo_runs_a_working_day_through_every_branch(demo_env: dict[str, str]) -> None:
-    done = subprocess.run(KEFU + ["demo", "--json"], cwd=REPO, env=demo_env, capture_output=True, text=True,
-                          timeout=1200)
+def test_demo_runs_a_working_day_through_every_branch(demo_day) -> None:
+    done = demo_day.done
     assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-4000:]}"
     summary = json.loads(done.stdout)
     rows = summary["cases"]
@@ -64,7 +39,7 @@ def test_demo_runs_a_working_day_through_every_branch(demo_env: dict[str, str]) 
         assert r["deadlines"]["open"] == 0, r
         assert r["flow_run_url"].startswith(summary["dashboard_url"]), r
         # The executor agrees with the record: every closed case's run is Completed (asked of Prefect itself).
-        assert _flow_run_state(demo_env["KEFU_PREFECT_PORT"], r["flow_run_id"]) == "COMPLETED", r
+        assert _flow_run_state(demo_day.port, r["flow_run_id"]) == "COMPLETED", r
 
     by_branch = {r["branch"]: r for r in rows}
     assert {r["kind"] for r in rows} == {"complaint", "consultation", "query"}
@@ -77,8 +52,7 @@ def test_demo_runs_a_working_day_through_every_branch(demo_env: dict[str, str]) 
 
     # The record behind one case, through the CLI a person uses.
     rejected = next(r for r in rows if r["branch"] == "rejected_then_accepted")
-    shown = subprocess.run(KEFU + ["case", "show", rejected["case_id"], "--json"], cwd=REPO, env=demo_env,
-                           capture_output=True, text=True, timeout=120)
+    shown = demo_day.kefu("case", "show", rejected["case_id"], "--json")
     assert shown.returncode == 0, shown.stderr
     responses = [e["payload"]["accepted"] for e in json.loads(shown.stdout)["events"] if e["type"] == "customer.responded"]
     assert responses == [False, True]
@@ -90,3 +64,8 @@ def test_demo_runs_a_working_day_through_every_branch(demo_env: dict[str, str]) 
     assert (orders["late_chased"]["chases"], orders["late_chased"]["liable"]) == (1, False)
     assert (orders["late_not_chased"]["chases"], orders["late_not_chased"]["liable"]) == (0, True)
     assert orders["on_time"]["remark_versions"] == 2 and not orders["on_time"]["liable"]
+
+    # The auditor's pass at the end of the day: every case consistent, Prefect's runs agreeing.
+    audit = summary["audit"]
+    assert audit["cases"] >= len(rows) + len(orders) and audit["consistent"] == audit["cases"], audit
+    assert audit["prefect"].startswith("cross-checked"), audit
