@@ -32,6 +32,14 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs a real Prefect server (marker ``prefect``, or the demo day) runs on
+    one xdist worker: each worker would otherwise start its own server and demo (pyproject.toml)."""
+    for item in items:
+        if item.get_closest_marker("prefect") or "demo_day" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("prefect"))
+
+
 @pytest.fixture(scope="session")
 def rules() -> Rules:
     """The shipped config/ (immutable, so one load serves the session)."""
