@@ -67,6 +67,8 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
                 # between is rejected ("Run input schema not found"). Ask again until it sticks.
                 reason = getattr(result.details, "reason", "") or result.status.value
                 if time.monotonic() > deadline:
+                    if _FORM_NEVER_SAVED in reason:
+                        return _replace(client, run, case)
                     return f"not woken (Prefect said: {reason}); run `kefu case sync {case.case_id}`"
                 time.sleep(0.25)
                 continue
@@ -107,10 +109,29 @@ def catch_up(case: CaseState) -> str:
             decision = case.decision(step, round_)
             if decision is not None:
                 data = {k: v for k, v in decision.items() if k not in ("round", "at")}
-                client.resume_flow_run(run.id, run_input=data)
+                result = client.resume_flow_run(run.id, run_input=data)
+                if result.status.value != "ACCEPT" and _FORM_NEVER_SAVED in (getattr(result.details, "reason", "") or ""):
+                    return _replace(client, run, case)
                 return f"resumed past {step}"
             return f"waiting at {step}"
         return run.state.type.value.lower()
+
+
+# Prefect's answer to a resume of a run whose form (input schema) is not saved. A suspending run
+# saves the schema after it is marked Suspended; if that write fails (a busy Prefect database:
+# "database is locked" on SQLite) the process has already ended, and the run can never be resumed.
+_FORM_NEVER_SAVED = "schema not found"
+
+
+def _replace(client: Any, run: Any, case: CaseState) -> str:
+    """Cancel a run that can never be resumed and start the case again in a new one: the record
+    holds every decision, so the new run goes straight to where the case stands."""
+    from prefect.states import Cancelled
+
+    client.set_flow_run_state(run.id, Cancelled(message="replaced: its form was never saved, so it could not resume"),
+                              force=True)
+    start_run(case, attempt=_attempt(case))
+    return "restarted (the waiting run's form was never saved)"
 
 
 def _waiting_at(pause_key: str) -> tuple[str, int]:

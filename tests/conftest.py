@@ -33,11 +33,15 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs a real Prefect server (marker ``prefect``, or the demo day) runs on
-    one xdist worker: each worker would otherwise start its own server and demo (pyproject.toml)."""
+    """The tests that share a real Prefect server run together on one xdist worker (a worker
+    would otherwise start its own server): those of the demo day on one, those of tests/flows'
+    server on the other. They wait on Prefect far more than they compute, so the two groups and
+    the unit tests share the two cores well (pyproject.toml)."""
     for item in items:
-        if item.get_closest_marker("prefect") or "demo_day" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("prefect"))
+        if "demo_day" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo-day"))
+        elif item.get_closest_marker("prefect"):
+            item.add_marker(pytest.mark.xdist_group("prefect-server"))
 
 
 @pytest.fixture(scope="session")

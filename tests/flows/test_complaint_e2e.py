@@ -296,3 +296,24 @@ def test_consultation_is_answered_in_the_contact_flow_and_closes(kefu):
     with kefu.client() as client:
         flow = client.read_flow(run.flow_id)
     assert flow.name == "contact" and run.state.is_completed()
+
+
+def test_a_waiting_run_whose_form_was_never_saved_is_replaced_and_the_case_moves_on(kefu):
+    """Prefect marks a run Suspended, then saves its form; when that second write fails (seen with
+    "database is locked" on a busy SQLite Prefect database) the run can never be resumed. The
+    decision is in the record, so kefu cancels that run and the case goes on in a new one."""
+    case_id = kefu.open("订单显示已签收，但我没收到货", "--kind", "complaint", name="马丽")
+    stuck = kefu.wait_until_waiting(case_id, "judgement")
+    with kefu.client() as client:
+        client.delete_flow_run_input(stuck.id, stuck.state.state_details.run_input_keyset["schema"])
+
+    judged = kefu.ok("complaint", "judge", case_id, "--not-upheld", "--reason", "快递柜取件记录显示已由本人取件",
+                     "--by", "li.na")
+    assert judged["flow_run"] == "restarted (the waiting run's form was never saved)"
+
+    run = kefu.wait_until_waiting(case_id, None)
+    assert run.id != stuck.id and run.state.is_completed()
+    with kefu.client() as client:
+        assert client.read_flow_run(stuck.id).state.is_cancelled()
+    types = kefu.event_types(case_id)
+    assert types["complaint.judged"] == 1 and types["case.closed"] == 1 and types["flow_run.linked"] == 2
