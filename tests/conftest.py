@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,6 +49,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def rules() -> Rules:
     """The shipped config/ (immutable, so one load serves the session)."""
     return load_rules(CONFIG_DIR)
+
+
+@pytest.fixture
+def config_copy(tmp_path) -> Path:
+    """A copy of the shipped config/ to break on purpose (config errors must name file and key)."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    return target
 
 
 @pytest.fixture

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from kefu.rules import ConfigError, load_rules
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree(CONFIG, target)
-    return target
 
 
 def refused(folder: Path, old: str, new: str, name: str = "order.yaml") -> ConfigError:
@@ -41,13 +32,13 @@ def refused(folder: Path, old: str, new: str, name: str = "order.yaml") -> Confi
     ("  tracking_notice: order/tracking_notice.txt.j2", "  tracking_notice: order/missing.txt.j2",
      "templates.tracking_notice"),
 ])
-def test_a_mistake_in_order_yaml_names_the_key(folder, old, new, key):
-    error = refused(folder, old, new)
+def test_a_mistake_in_order_yaml_names_the_key(config_copy, old, new, key):
+    error = refused(config_copy, old, new)
     assert error.file.endswith("order.yaml") and error.key == key, error
     assert error.fix
 
 
-def test_every_order_step_with_an_allowance_needs_an_sla_policy(folder):
+def test_every_order_step_with_an_allowance_needs_an_sla_policy(config_copy):
     """sla.yaml: seed 000 第四篇 — the remark within 20 minutes of payment."""
-    error = refused(folder, "  - {process: order, step: remark, allow: 20 minutes}\n", "", name="sla.yaml")
+    error = refused(config_copy, "  - {process: order, step: remark, allow: 20 minutes}\n", "", name="sla.yaml")
     assert error.key == "policies" and "order remark" in error.problem

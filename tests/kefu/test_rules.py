@@ -12,7 +12,6 @@ Each breaking test copies the shipped config/ to tmp_path and breaks one thing."
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,14 +19,6 @@ import pytest
 
 from kefu.rules import DEADLINE_STEPS, ConfigError, load_rules, version_of
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def config_copy(tmp_path) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree(CONFIG, target)
-    return target
 
 
 def edit(folder: Path, name: str, old: str, new: str) -> None:
