@@ -33,6 +33,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the group markers into scheduling scopes
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that share a real Prefect server run together on one xdist worker (a worker
     would otherwise start its own server): those of the demo day on one, those of tests/flows'
