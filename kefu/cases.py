@@ -106,13 +106,14 @@ def open_deadline(rules: Rules, state: CaseState, step: str, round_: int, cause:
     return NewEvent(EventType.DEADLINE_OPENED, SYSTEM, cause.at, plan.event_payload())
 
 
-# A due time the customer chose (a booked callback, recorded with set_by: customer) is not the
-# rules' to recompute: it stays when the rules change or the clock stops.
+# What a deadline the customer booked shows as its allowance (kefu.callbacks).
 CUSTOMER_CHOICE = "the customer's choice"
 
 
 def _ruled_deadlines(state: CaseState) -> list[DeadlineState]:
-    return [d for d in state.open_deadlines() if d.allowed != CUSTOMER_CHOICE]
+    """The open deadlines the SLA rules planned. One whose due time somebody set (``set_by``: a
+    time the customer booked, an order's agreed date) stays when the rules change or the clock stops."""
+    return [d for d in state.open_deadlines() if d.set_by is None]
 
 
 def _reschedule(rules: Rules, state: CaseState, cause: NewEvent, reason: str) -> list[NewEvent]:

@@ -92,6 +92,9 @@ class DeadlineState(BaseModel):
     rungs: list[dict[str, Any]] = []
     escalated: list[int] = []
     met_at: datetime | None = None
+    # Who set the due time when the rules did not (a time the customer booked, an agreed ship
+    # date): such a deadline is not re-planned from the SLA when the rules or the clock change.
+    set_by: str | None = None
 
 
 class CaseState(BaseModel):
@@ -214,7 +217,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
         state.deadlines.append(DeadlineState(
             step=p["step"], round=p["round"], opened_at=event.at, due_at=_time(p["due_at"]), policy=p["policy"],
             allowed=p.get("allowed", ""), basis=p.get("basis", "calendar"), ladder=p.get("ladder", ""),
-            rungs=p.get("rungs", []),
+            rungs=p.get("rungs", []), set_by=p.get("set_by"),
         ))
     elif t == EventType.DEADLINE_RESCHEDULED:
         deadline = state.deadline(p["step"], p["round"])
@@ -223,6 +226,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
             # A recompute under changed rules also names the policy now in force.
             deadline.policy = p.get("policy", deadline.policy)
             deadline.allowed = p.get("allowed", deadline.allowed)
+            deadline.set_by = p.get("set_by", deadline.set_by)
     elif t == EventType.DEADLINE_ESCALATED:
         deadline = state.deadline(p["step"], p["round"])
         if deadline is not None:

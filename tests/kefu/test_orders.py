@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from kefu import clock, orders, sweep
+from kefu import cases, clock, orders, sweep
 from kefu.cases import InputRefused
 from models.order import order_of
 from models.outbox import OutboxMessage
@@ -68,6 +68,18 @@ def test_an_order_opens_with_its_unpaid_window_and_the_agreed_dates(store, rules
     assert due["delivery"] == datetime(2026, 11, 28, 18, 0, tzinfo=CST)
     shipment = state.deadline("shipment", 1)
     assert shipment.ladder == "order" and shipment.rungs[1]["at"] == due["shipment"].isoformat()
+
+
+def test_agreed_dates_stay_when_deadlines_are_recomputed_or_the_clock_stops(store, rules, frozen_clock):
+    """The ship and delivery dates were agreed with the buyer (seed 000 第四篇), not planned from
+    sla.yaml: a rules recompute or a customer's pause leaves them where they are."""
+    order_id = new_order(store, rules)
+    before = {d.step: d.due_at for d in store.state(order_id).deadlines}
+    moved = cases.recompute_deadlines(store, rules, order_id)
+    cases.pause_clock(store, rules, order_id, "买家出差 / the buyer is travelling", "li.na")
+    after = {d.step: d.due_at for d in store.state(order_id).deadlines}
+    assert {m["step"] for m in moved} & {"shipment", "delivery"} == set()
+    assert (after["shipment"], after["delivery"]) == (before["shipment"], before["delivery"])
 
 
 @pytest.mark.parametrize("word, mode", [("自提", "self_pickup"), ("送货到楼下", "to_building"),
