@@ -32,11 +32,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the scripted complaint of the audit tests
 
 from audit_cases import resolved_complaint  # noqa: E402
-from kefu import clock  # noqa: E402
-from kefu.audit import chain, importer, parallel, replay  # noqa: E402
+
+from kefu.audit import importer, parallel, replay  # noqa: E402
+from kefu.core import (
+    chain,  # noqa: E402
+    clock,  # noqa: E402
+)
+from kefu.core.store import CaseStore  # noqa: E402
 from kefu.db import make_engine  # noqa: E402
-from kefu.rules import load_rules  # noqa: E402
-from kefu.store import CaseStore  # noqa: E402
+from kefu.processes import load_rules  # noqa: E402
 from models.records import Case, CaseEvent  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

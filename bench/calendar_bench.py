@@ -1,4 +1,4 @@
-"""Cost of a deadline computation in kefu.calendar (no Prefect, no database).
+"""Cost of a deadline computation in kefu.core.calendar (no Prefect, no database).
 
 Prints microseconds per ``BusinessCalendar.add`` for 24 working hours and for 3 calendar days,
 10,000 calls each, from starts spread over two years (holiday data, weekends, DST). It asserts
@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-from kefu.calendar import BusinessCalendar, CalendarConfig
+from kefu.core.calendar import BusinessCalendar, CalendarConfig
 
 CALLS = 10_000
 OFFICE = ["09:00-12:00", "13:30-18:00"]

@@ -1,7 +1,7 @@
 """Throughput and latency of the complaint process (P1) through kefu's own code path.
 
 N scripted cases go from intake to review (upheld, plan accepted: 6 human actions each),
-``--concurrency`` cases in flight. Every action is ``kefu.service.decide`` in this process
+``--concurrency`` cases in flight. Every action is ``kefu.executor.service.decide`` in this process
 (what the CLI does); its latency is measured from the call until the case's Prefect flow run
 reaches its next waiting point (Suspended with the next step's pause key, or Completed after
 the review), polling ``read_flow_run`` every ``--poll`` seconds (0.2 by default: each poll is a
@@ -29,13 +29,14 @@ from pathlib import Path
 os.environ.setdefault("KEFU_HOME", "/tmp/kefu-bench/var")
 os.environ.setdefault("KEFU_PREFECT_PORT", "4331")
 
-from kefu.runtime import configure_prefect  # noqa: E402
+from kefu.executor.prefect_env import configure_prefect  # noqa: E402
 
 configure_prefect()  # before Prefect is imported
 
-from kefu import local, orchestration, runtime, service  # noqa: E402
+from kefu import runtime
+from kefu.executor import local, orchestration, service
 from kefu.settings import get_settings  # noqa: E402
-from models.inputs import ContactRegistration  # noqa: E402
+from models.complaint import ContactRegistration  # noqa: E402
 
 POLL = 0.2  # --poll; a latency is over-stated by up to one poll interval
 TIMEOUT = 120.0

@@ -1,4 +1,4 @@
-"""Cost of recording an order's life (kefu.orders, in-process, no Prefect): what each `kefu order …`
+"""Cost of recording an order's life (kefu.processes.order.decisions, in-process, no Prefect): what each `kefu order …`
 command spends on the record side.
 
 N orders go through the whole chain — create, stock check, payment, remark, one amendment (an
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from kefu import clock, orders
+from kefu.core import clock
+from kefu.core.store import CaseStore
 from kefu.db import make_engine
-from kefu.rules import load_rules
-from kefu.store import CaseStore
+from kefu.processes import load_rules
+from kefu.processes.order import decisions as orders
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,4 +1,4 @@
-"""Cost of the escalation sweep (kefu.sweep.escalate_due) over 1,000,000 open deadlines.
+"""Cost of the escalation sweep (kefu.escalation.sweep.escalate_due) over 1,000,000 open deadlines.
 
 Builds 1,000,000 open complaint cases, each with an open judgement deadline and its ladder
 (config/escalation.yaml rungs, as the projection holds them). 999,000 have their next rung weeks
@@ -40,9 +40,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from kefu import clock, mail, sweep
+from kefu import processes
+from kefu.core import clock
 from kefu.db import make_engine
-from kefu.rules import load_rules
+from kefu.escalation import mail, sweep
+from kefu.processes import load_rules
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 TOTAL = 1_000_000
@@ -226,10 +228,11 @@ def run(backend: str, profile: bool) -> dict:
 
         # (a) nothing due: the clock stands before the 1,000.
         clock.set_now(T0)
-        sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD)  # warm: imports, templates, pool
+        sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD,
+                           commands=processes.command_for)  # warm: imports, templates, pool
         empty = []
         for _ in range(20):
-            report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD)
+            report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD, commands=processes.command_for)
             assert report.rungs_fired == 0, report
             empty.append(report.seconds)
         empty.sort()
@@ -247,7 +250,7 @@ def run(backend: str, profile: bool) -> dict:
             profiler = Profiler()
             profiler.start()
         t, cpu = time.perf_counter(), time.process_time()
-        report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD)
+        report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD, commands=processes.command_for)
         figures["sweep_s"] = time.perf_counter() - t
         figures["sweep_cpu_s"] = time.process_time() - cpu
         assert report.rungs_fired == DUE, report.rungs_fired
@@ -273,7 +276,7 @@ def run(backend: str, profile: bool) -> dict:
         assert delivered.sent == report.messages_queued == sink.messages and delivered.pending_left == 0
         figures["smtp_bytes"] = sink.bytes
         figures["total_s"] = figures["sweep_s"] + figures["deliver_s"]
-        after = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD)
+        after = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD, commands=processes.command_for)
         assert after.rungs_fired == 0
     finally:
         engine.dispose()

@@ -7,7 +7,8 @@ from datetime import date
 
 from prefect import flow
 
-from kefu import clock, runtime
+from kefu import runtime
+from kefu.core import clock
 from tasks.audit import cross_check_flow_runs, publish_audit_report, replay_closed_cases
 
 

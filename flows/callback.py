@@ -13,20 +13,11 @@ from datetime import date
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.people import FORM_DESCRIPTIONS, decision_of, read_case
-from kefu import callbacks, clock, runtime
-from kefu.callback_rules import CALL
-from models.callback import callback_of
-from models.complaint import CaseState
+from flows.waiting import decision_of, read_case
+from kefu import runtime
+from kefu.core import clock
+from models.callback import CALL, callback_of
 from tasks.callback import announce_call, open_follow_up_complaint, select_due_customers, write_callback_report
-
-
-def _call_form(case: CaseState, step: str, round_: int) -> str:
-    """The call form's description: the customer's time, the deadline, the script."""
-    return callbacks.form_description(runtime.rules(), case, round_)
-
-
-FORM_DESCRIPTIONS["callback"] = _call_form
 
 
 @flow(name="callback", log_prints=True)
@@ -35,7 +26,7 @@ async def callback(case_id: str) -> str:
     case = read_case(case_id)
     # 1.–2. Picked (a closed complaint, a finished repair, the archive) and given to the agent
     #    with the fewest open callbacks, at a time outside the customer's quiet hours: done when
-    #    the callback opened (kefu.callbacks.open_callback).
+    #    the callback opened (kefu.processes.callback.decisions.open_callback).
 
     # 3. The call, attempt after attempt, each one a line of 《回访记录表》. The customer hears
     #    when we will call; "not convenient" and "unreachable" book the next attempt.

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.people import decision_of, read_case
+from flows.waiting import decision_of, read_case
 from kefu import runtime
-from models.complaint import Step
+from models.complaint import Step, complaint_of
 from tasks.callback import open_callback_for_complaint
-from tasks.sweep import deliver_outbox
 from tasks.complaint import (
-    acknowledge_complaint, close_case, notify_customer_of_plan, record_discipline_note,
-    reply_tactfully, request_callback, request_manager_notification,
+    acknowledge_complaint,
+    close_case,
+    notify_customer_of_plan,
+    record_discipline_note,
+    reply_tactfully,
+    request_callback,
+    request_manager_notification,
 )
+from tasks.sweep import deliver_outbox
 
 
 @flow(name="complaint", log_prints=True)
@@ -31,7 +36,7 @@ async def complaint(case_id: str) -> str:
     #    at once, and a major or crisis complaint goes upward at once.
     if "acknowledgement" not in case.notices:
         acknowledge_complaint(case_id)
-    if case.severity in runtime.rules().complaint.notify_at_intake and not case.notifications:
+    if case.severity in runtime.rules().complaint.notify_at_intake and not complaint_of(case).notifications:
         request_manager_notification(case_id)
         deliver_outbox()  # the manager hears now, not at the next sweep
 
@@ -51,7 +56,7 @@ async def complaint(case_id: str) -> str:
         await decision_of(case_id, Step.PROPOSAL, round_)
         await decision_of(case_id, Step.APPROVAL, round_)
         case = read_case(case_id)
-        if round_ not in case.discipline:
+        if round_ not in complaint_of(case).discipline:
             record_discipline_note(case_id, round_)
         if f"plan_notice:{round_}" not in case.notices:
             notify_customer_of_plan(case_id, round_)
@@ -63,7 +68,7 @@ async def complaint(case_id: str) -> str:
     # 6. Review 总结评价 — then the callback closes the loop.
     await decision_of(case_id, Step.REVIEW, round_)
     case = read_case(case_id)
-    if case.callback is None:
+    if complaint_of(case).callback is None:
         request_callback(case_id)
     # P2 takes it from here, as its own case and run; opened before the close, so a run started
     # again after a crash in between still opens it (once: one callback per complaint).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.people import decision_of, read_case
+from flows.waiting import decision_of, read_case
 from models.complaint import Step
 from tasks.complaint import close_case
 from tasks.contact import send_answer

@@ -11,19 +11,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.people import FORM_DESCRIPTIONS, decision_of, read_case
-from kefu import orders, runtime
-from models.complaint import CaseState
-from models.order import PROCESS, order_of
+from flows.waiting import decision_of, read_case
+from models.order import order_of
 from tasks.order import complete_order, tell_buyer_tracking_number
-
-
-def _order_form(case: CaseState, step: str, round_: int) -> str:
-    """The form's description: the order, its remark versions, the deadline, a refusal to correct."""
-    return orders.form_description(runtime.rules(), case, step, round_)
-
-
-FORM_DESCRIPTIONS[PROCESS] = _order_form
 
 
 @flow(name="order", log_prints=True)

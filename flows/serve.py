@@ -8,23 +8,19 @@ that imported everything once, so a resume costs a fork, not the imports.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import sys
 import types
 
-from kefu.runtime import configure_prefect
+from kefu.executor.prefect_env import configure_prefect
 
 configure_prefect()  # before Prefect is imported anywhere in this process
 
 from prefect.runner import Runner  # noqa: E402
 
-from flows.audit import audit_replay  # noqa: E402
-from flows.callback import callback, callback_selection  # noqa: E402
-from flows.complaint import complaint  # noqa: E402
-from flows.contact import contact  # noqa: E402
-from flows.order import order  # noqa: E402
-from flows.sweep import sweep  # noqa: E402
+from flows.deployments import DEPLOYMENTS  # noqa: E402
 
 # Modules every flow run needs: imported once in the fork server, shared by every run.
 # ``prefect.runner``: each child re-executes this module as ``__mp_main__`` (multiprocessing's
@@ -32,23 +28,12 @@ from flows.sweep import sweep  # noqa: E402
 # The rest were imported lazily inside every run (pyinstrument on the children): the task engine
 # and graphviz (prefect.utilities.visualization) on the first task call, ~0.23 s; anyio's asyncio
 # backend, ~0.02 s; sqlite3 for kefu's store. ``flows.preload`` parses the rules once (~0.15 s a run).
-# Every flow module this file imports is here: one left out (flows.audit, 25 ms) is imported
-# again by every run's re-execution of this module.
+# Every flow module the runner serves is here (one left out, flows.audit at 25 ms, was imported
+# again by every run).
 PRELOAD = ["prefect.flow_engine", "prefect.flow_runs", "prefect.runner", "prefect.task_engine",
            "prefect.utilities.visualization", "anyio._backends._asyncio", "sqlite3", "encodings.idna",
-           "flows.complaint", "flows.contact", "flows.callback", "flows.order", "flows.sweep", "flows.audit",
-           "kefu.db", "flows.preload"]
+           *dict.fromkeys(d.module for d in DEPLOYMENTS), "kefu.db", "flows.preload"]
 
-
-# One deployment per process; ``prefect.yaml`` declares the same for a work pool.
-FLOWS = [(complaint, "complaint"), (contact, "contact"), (callback, "callback"), (order, "order"),
-         (audit_replay, "audit-replay")]
-TAGS = ["kefu", "p1"]
-# The deadline sweep runs every minute: a stalled case reaches a manager within a minute.
-SWEEP_SECONDS = 60
-# Key customers and occasions are picked from the archive once a day: 00:30 UTC = 08:30 in Shanghai,
-# before the agents' first calls (P2; each pick is idempotent per period and occasion).
-CALLBACK_SELECTION_CRON = "30 0 * * *"
 # How often the runner asks the server for runs to start (a resumed run is one): half the
 # wait of a resume. PREFECT_RUNNER_POLL_FREQUENCY only takes whole seconds; this wins over it.
 POLL_SECONDS = 0.25
@@ -74,14 +59,14 @@ def main(limit: int = 16) -> None:
     if "--spawn" not in sys.argv and os.environ.get("KEFU_RUNNER_START") != "spawn":
         fork_runs_from_preloaded_server()
     runner = Runner(pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS)
-    for flow, name in FLOWS:
+    for deployment in DEPLOYMENTS:
+        flow = getattr(importlib.import_module(deployment.module), deployment.function)
         # ``add_flow`` (not ``serve(*deployments())``/``add_deployment``) registers the flow object
         # with the runner, so a run starts through ``run_flow_in_subprocess`` (the fork server
         # above) instead of a ``python -m prefect.engine`` subprocess that imports and loads
         # everything again; the deployment on the server is the same.
-        runner.add_flow(flow, name=name, tags=TAGS)
-    runner.add_flow(sweep, name="sweep", tags=["kefu", "deadlines"], interval=SWEEP_SECONDS)
-    runner.add_flow(callback_selection, name="callback-selection", tags=["kefu", "p2"], cron=CALLBACK_SELECTION_CRON)
+        runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), cron=deployment.cron,
+                        interval=deployment.interval)
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:

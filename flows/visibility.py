@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 
 from kefu import runtime
-from models.complaint import CaseState
+from models.case import CaseState
 
 _VOLATILE = ("step:", "due:")
 

@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from models import records  # noqa: F401  (registers the tables on SQLModel.metadata)
-from models import outbox  # noqa: F401  (kefu_outbox)
+from models import (
+    outbox,  # noqa: F401  (kefu_outbox)
+    records,  # noqa: F401  (registers the tables on SQLModel.metadata)
+)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,2 @@
-"""kefu's records: the case tables, the events, the human inputs and the reducers."""
-
-import models.callback  # noqa: E402,F401  (registers the callback's events and call form)
-import models.order  # noqa: E402,F401  (registers the order's events and forms)
+"""kefu's records: what a case is (``case``), each process's events, state and inputs (one
+module per process), the one fold table (``reducer``), and the database tables."""

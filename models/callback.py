@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.complaint import CaseState, RecordedEvent, extend
-from models.inputs import STEP_INPUT, _Input
+from models.case import PHONE_PATTERN, CaseState, Fold, RecordedEvent, StaffInput, aware, time_of
 
+PROCESS = "callback"
 CALL = "call"  # the one human step: the agent calls and records the answer
 
 OPENED = "callback.opened"
@@ -30,7 +30,7 @@ Channel = Literal["phone", "email", "sms"]
 class CallbackCustomer(BaseModel):
     id: str | None = None
     name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$")
+    phone: str = Field(pattern=PHONE_PATTERN)
     email: str | None = None
     timezone: str
     member: bool = False
@@ -74,7 +74,7 @@ class CallbackState(BaseModel):
         return next((a for a in self.attempts if a.outcome in ("satisfied", "average", "unsatisfied")), None)
 
 
-class CallAttemptInput(_Input):
+class CallAttemptInput(StaffInput):
     """回访记录 What the customer said on this call (one line of 《回访记录表》)."""
 
     outcome: Outcome = Field(description="回访结果 / satisfied, average, unsatisfied, not_convenient, unreachable")
@@ -84,12 +84,7 @@ class CallAttemptInput(_Input):
     booked_at: datetime | None = Field(default=None, description="客户约定的时间 / The time the customer asked "
                                                                  "for (not_convenient), with its UTC offset")
 
-    @field_validator("booked_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. 2026-11-24T10:00:00+08:00")
-        return value
+    _aware = field_validator("booked_at")(classmethod(lambda cls, v: aware(v, "2026-11-24T10:00:00+08:00")))
 
     @model_validator(mode="after")
     def _complete(self) -> "CallAttemptInput":
@@ -106,15 +101,11 @@ def callback_of(state: CaseState) -> CallbackState:
     return state.parts["callback"]
 
 
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _apply(state: CaseState, event: RecordedEvent) -> None:
     p: dict[str, Any] = event.payload
     if event.type == OPENED:
         customer = CallbackCustomer(**p["customer"])
-        state.process, state.kind, state.owner = "callback", p["trigger"], p["agent"]
+        state.process, state.kind, state.owner = PROCESS, p["trigger"], p["agent"]
         state.opened_at, state.step = event.at, CALL
         # What the shared views (case list, dashboard form) show of any case.
         state.intake = {"name": customer.name, "phone": customer.phone, "member": customer.member,
@@ -122,19 +113,19 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
         state.parts["callback"] = CallbackState(
             trigger=p["trigger"], trigger_key=p["trigger_key"], source_case=p.get("source_case"),
             subject=p["subject"], subject_en=p["subject_en"], triggered_at=event.at, customer=customer,
-            agent=p["agent"], max_attempts=p["max_attempts"], proposed_at=_time(p["proposed_at"]),
+            agent=p["agent"], max_attempts=p["max_attempts"], proposed_at=time_of(p["proposed_at"]),
         )
     elif event.type == ATTEMPTED:
         callback = callback_of(state)
         callback.attempts.append(Attempt(
             attempt=p["round"], at=event.at, by=event.actor, channel=p["channel"], outcome=p["outcome"],
-            note=p.get("note"), booked_at=_time(p.get("booked_at")),
+            note=p.get("note"), booked_at=time_of(p.get("booked_at")),
         ))
-        # Attempt n is the call step's decision in round n: flows.people.decision_of reads it.
+        # Attempt n is the call step's decision in round n: flows.waiting.decision_of reads it.
         state.decisions.setdefault(CALL, {})[p["round"]] = {**p, "by": event.actor, "at": event.at}
     elif event.type == BOOKED:
         callback = callback_of(state)
-        callback.proposed_at, callback.proposed_by = _time(p["at"]), p["set_by"]
+        callback.proposed_at, callback.proposed_by = time_of(p["at"]), p["set_by"]
     elif event.type == FOLLOW_UP_OPENED:
         # Recorded on the callback and on the case the callback was about: the link shows on both.
         state.parts.setdefault("follow_ups", []).append(p["follow_up"])
@@ -142,6 +133,6 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
             callback_of(state).follow_up = p["follow_up"]
 
 
-extend((OPENED, ATTEMPTED, BOOKED, FOLLOW_UP_OPENED), _apply)
+FOLDS: dict[str, Fold] = dict.fromkeys((OPENED, ATTEMPTED, BOOKED, FOLLOW_UP_OPENED), _apply)
 # The dashboard's call form and the CLI's `kefu callback record` share this model.
-STEP_INPUT[CALL] = CallAttemptInput  # type: ignore[assignment]
+INPUTS: dict[str, type[StaffInput]] = {CALL: CallAttemptInput}

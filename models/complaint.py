@@ -1,16 +1,22 @@
-"""The complaint case: its steps, its events, and the reducer that folds events into state.
+"""The complaint case 投诉处理 (PROCESSES.md P1) and its short branch, consultations 咨询 and
+queries 查询: the steps, the events, what only a complaint knows, and the people's inputs.
 
-The state is a pure function of the event list. Nothing else decides where a case is:
-not the Prefect run, not the projection table.
+Intake registers every contact (``contact.registered``) and classifies it: a complaint runs
+judgement → investigation → plan and approval → implementation → review; a consultation or
+query (process ``contact``) waits for its answer and closes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.case import PHONE_PATTERN, CaseState, EventType, Fold, RecordedEvent, StaffInput, aware, text
+
+PROCESS, CONTACT = "complaint", "contact"
 
 
 class Step(StrEnum):
@@ -34,11 +40,10 @@ HUMAN_STEPS = (
 )
 
 
-class EventType(StrEnum):
+class ComplaintEvent(StrEnum):
     REGISTERED = "contact.registered"
     ANSWERED = "contact.answered"
     MANAGER_NOTIFICATION_REQUESTED = "manager.notification_requested"
-    CUSTOMER_NOTIFIED = "customer.notified"
     JUDGED = "complaint.judged"
     INVESTIGATED = "complaint.investigated"
     PLAN_PROPOSED = "plan.proposed"
@@ -47,212 +52,67 @@ class EventType(StrEnum):
     CUSTOMER_RESPONDED = "customer.responded"
     REVIEWED = "complaint.reviewed"
     CALLBACK_REQUESTED = "callback.requested"
-    CLOSED = "case.closed"
-    INPUT_REFUSED = "input.refused"
-    DEADLINE_OPENED = "deadline.opened"
-    DEADLINE_MET = "deadline.met"
-    DEADLINE_RESCHEDULED = "deadline.rescheduled"
-    DEADLINE_ESCALATED = "deadline.escalated"
-    CLOCK_PAUSED = "clock.paused"
-    CLOCK_RESUMED = "clock.resumed"
-    FLOW_RUN_LINKED = "flow_run.linked"
 
 
 # The event that answers each human step.
 STEP_EVENT = {
-    Step.ANSWER: EventType.ANSWERED,
-    Step.JUDGEMENT: EventType.JUDGED,
-    Step.INVESTIGATION: EventType.INVESTIGATED,
-    Step.PROPOSAL: EventType.PLAN_PROPOSED,
-    Step.APPROVAL: EventType.PLAN_APPROVED,
-    Step.IMPLEMENTATION: EventType.CUSTOMER_RESPONDED,
-    Step.REVIEW: EventType.REVIEWED,
+    Step.ANSWER: ComplaintEvent.ANSWERED,
+    Step.JUDGEMENT: ComplaintEvent.JUDGED,
+    Step.INVESTIGATION: ComplaintEvent.INVESTIGATED,
+    Step.PROPOSAL: ComplaintEvent.PLAN_PROPOSED,
+    Step.APPROVAL: ComplaintEvent.PLAN_APPROVED,
+    Step.IMPLEMENTATION: ComplaintEvent.CUSTOMER_RESPONDED,
+    Step.REVIEW: ComplaintEvent.REVIEWED,
 }
+EVENT_STEP = {event: step for step, event in STEP_EVENT.items()}
 
 
-class RecordedEvent(BaseModel):
-    """An event as the reducer sees it (the table row, or one being appended)."""
+class ComplaintState(BaseModel):
+    """What only a complaint knows: the disciplinary notes per round, the upward notifications,
+    the callback it asked for."""
 
-    seq: int
-    type: str
-    actor: str
-    at: datetime
-    payload: dict[str, Any] = {}
-
-
-class DeadlineState(BaseModel):
-    step: str
-    round: int
-    opened_at: datetime
-    due_at: datetime | None  # None while the customer has the clock stopped
-    policy: str
-    allowed: str = ""
-    basis: str = "calendar"
-    ladder: str = ""
-    rungs: list[dict[str, Any]] = []
-    escalated: list[int] = []
-    met_at: datetime | None = None
-    # Who set the due time when the rules did not (a time the customer booked, an agreed ship
-    # date): such a deadline is not re-planned from the SLA when the rules or the clock change.
-    set_by: str | None = None
-
-
-class CaseState(BaseModel):
-    case_id: str
-    process: str = "complaint"
-    kind: str = ""
-    severity: str | None = None
-    status: str = "open"
-    step: str | None = None
-    round: int = 1
-    intake: dict[str, Any] = {}
-    owner: str | None = None
-    # Customer waits: [start, end or None]; the case's deadlines stop while one is open.
-    pauses: list[tuple[datetime, datetime | None]] = []
-    opened_at: datetime | None = None
-    closed_at: datetime | None = None
-    outcome: str | None = None
-    last_seq: int = 0
-    flow_run_id: str | None = None
-    flow_runs_linked: int = 0  # runs ever started for the case (a restart takes the next number)
-    # The decision of each human step, per round: {"proposal": {1: {...}, 2: {...}}}.
-    decisions: dict[str, dict[int, dict[str, Any]]] = {}
-    # Refused inputs per (step, round) key "step:round": a refused form re-opens the wait.
-    refusals: dict[str, int] = {}
-    # The last refusal per "step:round" (field, problem, fix), shown on the re-opened form.
-    last_refusal: dict[str, dict[str, Any]] = {}
-    notices: dict[str, dict[str, Any]] = {}
     discipline: dict[int, dict[str, Any]] = {}
     notifications: list[dict[str, Any]] = []
     callback: dict[str, Any] | None = None
-    deadlines: list[DeadlineState] = []
-    # What only one process knows (a callback's attempts, an order's remark versions), keyed by
-    # the process; the process's own module folds its events into it (see ``extend``).
-    parts: dict[str, Any] = {}
-
-    def decision(self, step: str, round: int = 1) -> dict[str, Any] | None:
-        return self.decisions.get(str(step), {}).get(round)
-
-    def refusal_count(self, step: str, round: int) -> int:
-        return self.refusals.get(f"{step}:{round}", 0)
-
-    def open_deadlines(self) -> list[DeadlineState]:
-        return [d for d in self.deadlines if d.met_at is None]
-
-    @property
-    def paused(self) -> bool:
-        return bool(self.pauses) and self.pauses[-1][1] is None
-
-    def deadline(self, step: str, round_: int) -> DeadlineState | None:
-        return next((d for d in self.deadlines if d.step == step and d.round == round_), None)
-
-    def chosen_option(self, round: int) -> str | None:
-        approval = self.decision(Step.APPROVAL, round)
-        proposal = self.decision(Step.PROPOSAL, round)
-        if not approval or not proposal:
-            return None
-        return proposal["options"][approval["choice"] - 1]
 
 
-# Events of the other processes (callback, order), folded by the module that owns them. The
-# deadline, clock, refusal and flow-run events below are shared by every process.
-_EXTENSIONS: dict[str, Callable[[CaseState, RecordedEvent], None]] = {}
+def complaint_of(state: CaseState) -> ComplaintState:
+    return state.parts[PROCESS]
 
 
-def extend(event_types: Iterable[str], applier: Callable[[CaseState, RecordedEvent], None]) -> None:
-    """Let a process module fold its own event types into the case state."""
-    for event_type in event_types:
-        taken = _EXTENSIONS.get(event_type)
-        if event_type in EventType._value2member_map_ or (taken and taken.__module__ != applier.__module__):
-            raise ValueError(f"event type {event_type!r} is already folded by another module")
-        _EXTENSIONS[event_type] = applier
+def chosen_option(state: CaseState, round_: int) -> str | None:
+    """The plan the approver chose in ``round_`` (None before the approval)."""
+    approval = state.decision(Step.APPROVAL, round_)
+    proposal = state.decision(Step.PROPOSAL, round_)
+    if not approval or not proposal:
+        return None
+    return proposal["options"][approval["choice"] - 1]
 
 
-def _after_registration(state: CaseState) -> str:
-    return Step.ANSWER if state.process == "contact" else Step.JUDGEMENT
+# -- the folds ----------------------------------------------------------------------------------
 
-
-def apply(state: CaseState, event: RecordedEvent) -> CaseState:
-    """Fold one event into the state (mutates and returns it; the reducer owns the copy)."""
+def _registered(state: CaseState, event: RecordedEvent) -> None:
     p = event.payload
-    t = event.type
-    state.last_seq = event.seq
+    state.process = p["process"]
+    state.kind, state.severity = p["kind"], p.get("severity")
+    state.intake = p
+    state.owner = p.get("owner")
+    state.opened_at = event.at
+    state.step = Step.ANSWER if state.process == CONTACT else Step.JUDGEMENT
+    state.parts[PROCESS] = ComplaintState()
+
+
+def _decided(state: CaseState, event: RecordedEvent) -> None:
+    p = event.payload
     round_ = p.get("round", state.round)
-    if t == EventType.REGISTERED:
-        state.process = p["process"]
-        state.kind, state.severity = p["kind"], p.get("severity")
-        state.intake = p
-        state.owner = p.get("owner")
-        state.opened_at = event.at
-        state.step = _after_registration(state)
-    elif t in (EventType.ANSWERED, EventType.JUDGED, EventType.INVESTIGATED, EventType.PLAN_PROPOSED,
-               EventType.PLAN_APPROVED, EventType.CUSTOMER_RESPONDED, EventType.REVIEWED):
-        step = next(s for s, e in STEP_EVENT.items() if e == t)
-        state.decisions.setdefault(str(step), {})[round_] = {**p, "by": event.actor, "at": event.at}
-        state.step = _next_step(state, step, p)
-        if t == EventType.CUSTOMER_RESPONDED and not p["accepted"]:
-            state.round = round_ + 1
-    elif t == EventType.CUSTOMER_NOTIFIED:
-        state.notices[p["purpose"] + (f":{p['round']}" if "round" in p else "")] = p
-        if p["purpose"] == "not_upheld_reply":
-            state.step = Step.CLOSING
-        elif p["purpose"] == "plan_notice" and state.discipline.get(round_) is not None:
-            state.step = Step.IMPLEMENTATION
-    elif t == EventType.DISCIPLINE_RECORDED:
-        state.discipline[round_] = p
-        if f"plan_notice:{round_}" in state.notices:
-            state.step = Step.IMPLEMENTATION
-    elif t == EventType.MANAGER_NOTIFICATION_REQUESTED:
-        state.notifications.append({**p, "at": event.at})
-    elif t == EventType.CALLBACK_REQUESTED:
-        state.callback = {**p, "at": event.at}
-    elif t == EventType.CLOSED:
-        state.status, state.step = "closed", None
-        state.closed_at, state.outcome = event.at, p["outcome"]
-    elif t == EventType.INPUT_REFUSED:
-        key = f"{p['step']}:{p['round']}"
-        state.refusals[key] = state.refusals.get(key, 0) + 1
-        state.last_refusal[key] = p
-    elif t == EventType.DEADLINE_OPENED:
-        state.deadlines.append(DeadlineState(
-            step=p["step"], round=p["round"], opened_at=event.at, due_at=_time(p["due_at"]), policy=p["policy"],
-            allowed=p.get("allowed", ""), basis=p.get("basis", "calendar"), ladder=p.get("ladder", ""),
-            rungs=p.get("rungs", []), set_by=p.get("set_by"),
-        ))
-    elif t == EventType.DEADLINE_RESCHEDULED:
-        deadline = state.deadline(p["step"], p["round"])
-        if deadline is not None:
-            deadline.due_at, deadline.rungs = _time(p["due_at"]), p["rungs"]
-            # A recompute under changed rules also names the policy now in force.
-            deadline.policy = p.get("policy", deadline.policy)
-            deadline.allowed = p.get("allowed", deadline.allowed)
-            deadline.set_by = p.get("set_by", deadline.set_by)
-    elif t == EventType.DEADLINE_ESCALATED:
-        deadline = state.deadline(p["step"], p["round"])
-        if deadline is not None:
-            deadline.escalated.append(p["rung"])
-    elif t == EventType.CLOCK_PAUSED:
-        state.pauses.append((event.at, None))
-    elif t == EventType.CLOCK_RESUMED:
-        if state.paused:
-            state.pauses[-1] = (state.pauses[-1][0], event.at)
-    elif t == EventType.DEADLINE_MET:
-        for deadline in state.deadlines:
-            if deadline.step == p["step"] and deadline.round == p["round"] and deadline.met_at is None:
-                deadline.met_at = event.at
-    elif t == EventType.FLOW_RUN_LINKED:
-        state.flow_run_id = p["flow_run_id"]
-        state.flow_runs_linked += 1
-    elif t in _EXTENSIONS:
-        _EXTENSIONS[t](state, event)
-    return state
+    step = EVENT_STEP[event.type]  # type: ignore[index]
+    state.decisions.setdefault(str(step), {})[round_] = {**p, "by": event.actor, "at": event.at}
+    state.step = _next_step(step, p)
+    if event.type == ComplaintEvent.CUSTOMER_RESPONDED and not p["accepted"]:
+        state.round = round_ + 1
 
 
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _next_step(state: CaseState, step: Step, p: dict[str, Any]) -> str:
+def _next_step(step: Step, p: dict[str, Any]) -> str:
     if step == Step.ANSWER:
         return Step.CLOSING
     if step == Step.JUDGEMENT:
@@ -268,9 +128,145 @@ def _next_step(state: CaseState, step: Step, p: dict[str, Any]) -> str:
     return Step.CLOSING  # review
 
 
-def reduce(case_id: str, events: Iterable[RecordedEvent]) -> CaseState:
-    """The case's current state, from its events alone."""
-    state = CaseState(case_id=case_id)
-    for event in events:
-        apply(state, event)
-    return state
+def _discipline_recorded(state: CaseState, event: RecordedEvent) -> None:
+    round_ = event.payload.get("round", state.round)
+    complaint_of(state).discipline[round_] = event.payload
+    if f"plan_notice:{round_}" in state.notices:
+        state.step = Step.IMPLEMENTATION
+
+
+def _notification_requested(state: CaseState, event: RecordedEvent) -> None:
+    complaint_of(state).notifications.append({**event.payload, "at": event.at})
+
+
+def _callback_requested(state: CaseState, event: RecordedEvent) -> None:
+    complaint_of(state).callback = {**event.payload, "at": event.at}
+
+
+def _after_notice(state: CaseState, event: RecordedEvent) -> None:
+    """A notice moves a complaint on: the not-upheld reply closes it; the plan notice, with the
+    disciplinary note, hands the plan to the customer."""
+    p = event.payload
+    round_ = p.get("round", state.round)
+    if p["purpose"] == "not_upheld_reply":
+        state.step = Step.CLOSING
+    elif p["purpose"] == "plan_notice" and complaint_of(state).discipline.get(round_) is not None:
+        state.step = Step.IMPLEMENTATION
+
+
+FOLDS: dict[str, Fold] = {
+    ComplaintEvent.REGISTERED: _registered,
+    **{event: _decided for event in STEP_EVENT.values()},
+    ComplaintEvent.DISCIPLINE_RECORDED: _discipline_recorded,
+    ComplaintEvent.MANAGER_NOTIFICATION_REQUESTED: _notification_requested,
+    ComplaintEvent.CALLBACK_REQUESTED: _callback_requested,
+}
+# What a complaint (or a consultation) does on an event every process shares.
+REACTIONS: dict[str, Fold] = {EventType.CUSTOMER_NOTIFIED: _after_notice}
+
+
+# -- what people give kefu: the intake register and the answer to each human step --------------
+
+class ContactRegistration(BaseModel):
+    """《顾客投诉登记表》 Complaint Register: complainant, contact, channel, time, content."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(description="投诉人 / Complainant", min_length=1, max_length=200)
+    phone: str = Field(description="联系电话 / Contact phone", pattern=PHONE_PATTERN)
+    channel: str = Field(description="渠道 / Channel")
+    content: str = Field(description="投诉内容 / What the customer said", max_length=4000)
+    received_at: datetime | None = Field(default=None, description="投诉时间 / When it was received")
+    member: bool = Field(default=False, description="会员 / Member customer")
+    order_ref: str | None = Field(default=None, max_length=80, description="订单号 / Order reference")
+    follows: str | None = Field(default=None, max_length=40,
+                                description="跟进的原案件 / The case this one follows up (e.g. after an unsatisfied callback)")
+    kind: str | None = Field(default=None, description="consultation / query / complaint")
+    severity: str | None = Field(default=None, description="general / major / crisis")
+    by: str = Field(default="intake", description="受理人 / Registered by")
+
+    _content = field_validator("content")(classmethod(lambda cls, v: text(v)))
+    _aware = field_validator("received_at")(classmethod(lambda cls, v: aware(v)))
+
+
+class AnswerInput(StaffInput):
+    """咨询/查询答复 The answer to a consultation or query."""
+
+    answer: str = Field(description="答复内容 / The answer given to the customer")
+    _answer = field_validator("answer")(classmethod(lambda cls, v: text(v)))
+
+
+class JudgementInput(StaffInput):
+    """投诉判定 Is the complaint grounded? Upheld names the responsible department."""
+
+    upheld: bool = Field(description="投诉成立 / Upheld")
+    department: str | None = Field(default=None, description="责任部门 / Responsible department (when upheld)")
+    reason: str = Field(description="判定理由 / Reason")
+    _reason = field_validator("reason")(classmethod(lambda cls, v: text(v)))
+
+    @model_validator(mode="after")
+    def _department_when_upheld(self) -> "JudgementInput":
+        if self.upheld and not self.department:
+            raise ValueError("department: an upheld complaint names the responsible department")
+        if not self.upheld and self.department:
+            raise ValueError("department: a complaint that is not upheld names no department")
+        return self
+
+
+class InvestigationInput(StaffInput):
+    """展开调查 The concrete cause and the responsible person."""
+
+    cause: str = Field(description="原因 / Cause found")
+    responsible: str = Field(description="直接责任人 / Responsible person")
+    _cause = field_validator("cause", "responsible")(classmethod(lambda cls, v: text(v)))
+
+
+class ProposalInput(StaffInput):
+    """提出处理方案 One or more candidate solutions."""
+
+    options: list[str] = Field(description="处理方案（可多项）/ Candidate solutions", min_length=1)
+
+    @field_validator("options")
+    @classmethod
+    def _no_empty_option(cls, value: list[str]) -> list[str]:
+        return [text(option) for option in value]
+
+
+class ApprovalInput(StaffInput):
+    """主管领导批示 The approver chooses one option (1 = the first)."""
+
+    choice: int = Field(description="选定方案序号 / Number of the chosen option (1 = first)", ge=1)
+
+
+class ImplementationInput(StaffInput):
+    """实施处理方案 The customer accepts (and signs) or rejects the plan."""
+
+    accepted: bool = Field(description="顾客接受方案 / The customer accepts")
+    signature: str | None = Field(default=None, description="顾客签字 / Customer's signature (name)")
+    feedback: str | None = Field(default=None, description="顾客反馈 / Customer's feedback")
+
+    @model_validator(mode="after")
+    def _signed_when_accepted(self) -> "ImplementationInput":
+        if self.accepted and not (self.signature or "").strip():
+            raise ValueError("signature: an accepted plan needs the customer's signature (name)")
+        return self
+
+
+class ReviewInput(StaffInput):
+    """总结评价 Summary and improvement measures."""
+
+    summary: str = Field(description="总结 / Summary of the handling")
+    improvements: list[str] = Field(default=[], description="改进措施 / Improvement measures")
+    _summary = field_validator("summary")(classmethod(lambda cls, v: text(v)))
+
+
+# The form of each human step (the dashboard's and the CLI's).
+INPUTS: dict[str, type[StaffInput]] = {
+    Step.JUDGEMENT: JudgementInput,
+    Step.INVESTIGATION: InvestigationInput,
+    Step.PROPOSAL: ProposalInput,
+    Step.APPROVAL: ApprovalInput,
+    Step.IMPLEMENTATION: ImplementationInput,
+    Step.REVIEW: ReviewInput,
+}
+CONTACT_INPUTS: dict[str, type[StaffInput]] = {Step.ANSWER: AnswerInput}

@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from models.complaint import CaseState, RecordedEvent, extend
-from models.inputs import STEP_INPUT, _Input, _text
+from models.case import CaseState, Fold, RecordedEvent, StaffInput, text
 
 PROCESS = "order"
 
@@ -28,7 +27,7 @@ LIABILITY_RECORDED = "order.liability_recorded"
 CREDIT_MOVED = "order.credit_moved"
 
 # The event that completes each hand-over of the chain, in the chain's order. Step names use
-# dashes, not underscores: a wait's Prefect pause key (flows.people) allows [a-z0-9-] only.
+# dashes, not underscores: a wait's Prefect pause key (flows.waiting) allows [a-z0-9-] only.
 STEP_EVENT = {
     "stock-check": "order.stock_checked",          # 商务助理确认库存，联络物流部安排运输
     "payment": "order.paid",                       # 买家付款
@@ -116,7 +115,7 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
     if t == CREATED:
         state.process, state.kind, state.severity = PROCESS, PROCESS, p["urgency"]
         state.owner, state.opened_at = p["agent"], event.at
-        # What the dashboard's form shows above every wait of the order (flows.people).
+        # What the dashboard's form shows above every wait of the order (flows.waiting).
         state.intake = {**p, "name": p["buyer"], "channel": "order", "content": (
             f"{'；'.join(p['items'])} · 发货 ship by {p['ship_by']} · 到货 deliver by {p['deliver_by']} · "
             f"{p['delivery_mode']}" + (" · 开票 invoice" if p["invoice_requested"] else ""))}
@@ -137,7 +136,7 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
         if step not in order.done:
             order.done[step] = event.at
             # The decision in the form's shape: `kefu case sync` resumes a waiting run with it.
-            form = {name: p.get(name) for name in ORDER_INPUT[step].model_fields if name != "by"}
+            form = {name: p.get(name) for name in INPUTS[step].model_fields if name != "by"}
             state.decisions.setdefault(step, {})[1] = {**form, "by": event.actor, "at": event.at}
     elif t == CHASED:
         order.chases.append(Chase(at=event.at, by=event.actor, via=p["via"], stage=p["stage"], seq=event.seq))
@@ -151,37 +150,37 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
         state.step = order.next_step()
 
 
-extend([CREATED, CHASED, DELAY_RECORDED, LIABILITY_RECORDED, CREDIT_MOVED, *STEP_EVENT.values()], _apply)
+FOLDS: dict[str, Fold] = dict.fromkeys([CREATED, CHASED, DELAY_RECORDED, LIABILITY_RECORDED, CREDIT_MOVED,
+                                        *STEP_EVENT.values()], _apply)
 
 
 # -- the forms (the dashboard's and the CLI's, same shape) ---------------------------------------
 
-class HandOverInput(_Input):
+class HandOverInput(StaffInput):
     """交接 A hand-over of the order chain is done (with a note for the next owner)."""
 
     note: str | None = Field(default=None, description="备注 / Note for the record")
 
 
-class RemarkInput(_Input):
+class RemarkInput(StaffInput):
     """订单备注 姓名,宽*高,图案,M月D日发货,配送方式。特殊备注"""
 
     text: str = Field(description="备注 / e.g. 刘贺,3米*2.5米,图案正常,12月19日发货,自提。送胶。")
-    _text_given = field_validator("text")(classmethod(lambda cls, v: _text(v)))
+    _text_given = field_validator("text")(classmethod(lambda cls, v: text(v)))
 
 
-class VerificationInput(_Input):
+class VerificationInput(StaffInput):
     """核对收货信息 The buyer's written confirmation (name, drawing and size, ship date, delivery mode)."""
 
     confirmation: str = Field(description="买家书面确认原文 / The buyer's confirmation, verbatim")
-    _confirmation = field_validator("confirmation")(classmethod(lambda cls, v: _text(v)))
+    _confirmation = field_validator("confirmation")(classmethod(lambda cls, v: text(v)))
 
 
-class ShipmentInput(_Input):
+class ShipmentInput(StaffInput):
     """发货 Shipped, with the logistics tracking number."""
 
     tracking: str = Field(description="物流单号 / Tracking number", min_length=4, max_length=40)
 
 
-ORDER_INPUT: dict[str, type[_Input]] = {step: HandOverInput for step in STEP_EVENT}
-ORDER_INPUT.update(remark=RemarkInput, verification=VerificationInput, shipment=ShipmentInput)
-STEP_INPUT.update(ORDER_INPUT)  # the flow's waits (flows.people.decision_of) find the order's forms
+INPUTS: dict[str, type[StaffInput]] = {step: HandOverInput for step in STEP_EVENT}
+INPUTS.update(remark=RemarkInput, verification=VerificationInput, shipment=ShipmentInput)

@@ -1,6 +1,6 @@
 """The mail outbox: every e-mail kefu sends is first a row here, written in the same
 transaction as the thing that caused it (a sweep's escalation, an intake), then delivered
-by :func:`kefu.mail.deliver_due`. See kefu/mail.py for the delivery guarantees."""
+by :func:`kefu.escalation.mail.deliver_due`. See kefu/escalation/mail.py for the delivery guarantees."""
 
 from __future__ import annotations
 

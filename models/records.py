@@ -51,9 +51,9 @@ class Case(SQLModel, table=True):
     last_seq: int = 0
     flow_run_id: str | None = Field(default=None, max_length=40)
     # The head of the case's hash chain (the hash of event ``last_seq``): where the next event
-    # links, so writers chain without reading the log (kefu.audit.chain).
+    # links, so writers chain without reading the log (kefu.core.chain).
     last_hash: str | None = Field(default=None, max_length=64)
-    # A closed case's seal over its whole chain (kefu.audit.chain.seal_of): a record cut short
+    # A closed case's seal over its whole chain (kefu.core.chain.seal_of): a record cut short
     # at its end no longer matches it.
     seal: str | None = Field(default=None, max_length=64)
 
@@ -79,7 +79,7 @@ class CaseEvent(SQLModel, table=True):
     idem_key: str | None = Field(default=None, max_length=120)
     config_version: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The hash chain (kefu.audit.chain): the previous event's hash ("" for the first) and this
+    # The hash chain (kefu.core.chain): the previous event's hash ("" for the first) and this
     # event's hash over its canonical form, which includes ``prev_hash``.
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)

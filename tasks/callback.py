@@ -1,12 +1,14 @@
-"""The callback process's steps as Prefect tasks; each records through ``kefu.callbacks``."""
+"""The callback process's steps as Prefect tasks; each records through ``kefu.processes.callback.decisions``."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-from kefu import callbacks, orchestration, runtime
-from models.complaint import CaseState
+from kefu import runtime
+from kefu.executor import orchestration
+from kefu.processes.callback import decisions as callbacks
+from models.case import CaseState
 from tasks import step
 
 
@@ -38,7 +40,7 @@ def open_follow_up_complaint(case_id: str) -> str | None:
 @step(name="write-callback-report")
 def write_callback_report(first: date, last: date, out: str) -> dict[str, str]:
     """《回访总结报告》 for the period: XLSX and Markdown files; returns their paths and the text."""
-    from kefu import callback_report
+    from kefu.processes.callback import report as callback_report
 
     rules = runtime.rules()
     summary = callback_report.summarize(runtime.store(), rules, first, last)

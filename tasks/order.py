@@ -1,12 +1,13 @@
-"""The order process's automatic steps as Prefect tasks; each records through ``kefu.orders``.
+"""The order process's automatic steps as Prefect tasks; each records through ``kefu.processes.order.decisions``.
 
 People's hand-overs are recorded by ``kefu order …`` or the dashboard's form (the generic
-``tasks.complaint.record_decision``, which ``kefu.orders`` plugs into)."""
+``tasks.complaint.record_decision``, which ``kefu.processes.order.decisions`` plugs into)."""
 
 from __future__ import annotations
 
-from kefu import orders, runtime
-from models.complaint import CaseState
+from kefu import runtime
+from kefu.processes.order import decisions as orders
+from models.case import CaseState
 from tasks import step
 
 

@@ -1,16 +1,21 @@
-"""Complaints taken to the end in-process, through the same kefu.cases functions the flow's tasks
+"""Complaints taken to the end in-process, through the same kefu.processes.complaint.decisions functions the flow's tasks
 call, on the settable business clock: material for the audit tests (chain, replay, report)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from kefu import cases, clock, sweep
-from models.inputs import ContactRegistration
+import sqlalchemy as sa
+
+from kefu import processes
+from kefu.core import casework, clock
+from kefu.escalation import sweep
+from kefu.processes.complaint import decisions as complaints
+from models.complaint import ContactRegistration
 
 
 def _submit(store, rules, case_id, step, **data):
-    return cases.submit(store, rules, case_id, step, cases.parse_input(step, data))
+    return complaints.submit(store, rules, case_id, step, complaints.parse_input(step, data))
 
 
 def later(hours: float) -> None:
@@ -25,43 +30,65 @@ def resolved_complaint(store, rules, *, severity: str | None = None, pause: bool
     investigation runs late enough for the sweep to fire rungs of its ladder."""
     reg = ContactRegistration(name="张三", phone="13812345678", channel="phone", content="快递送错了",
                               severity=severity)
-    case_id = cases.register_contact(store, rules, reg).case_id
-    cases.acknowledge(store, rules, case_id)
+    case_id = complaints.register_contact(store, rules, reg).case_id
+    complaints.acknowledge(store, rules, case_id)
     if severity in rules.complaint.notify_at_intake:
-        cases.request_manager_notification(store, rules, case_id)
+        complaints.request_manager_notification(store, rules, case_id)
     later(1)
     _submit(store, rules, case_id, "judgement", upheld=True, department="logistics", reason="送错", by="li.na")
     if pause:
         later(2)
-        cases.pause_clock(store, rules, case_id, "customer travelling", "li.na")
+        casework.pause_clock(store, rules, case_id, "customer travelling", "li.na")
         later(24)
-        cases.resume_clock(store, rules, case_id, "customer back", "li.na")
+        casework.resume_clock(store, rules, case_id, "customer back", "li.na")
     if escalate:
         for _ in range(4):
             later(12)
-            sweep.escalate_due(store.engine, rules, dashboard_url="http://kefu.test")
+            sweep.escalate_due(store.engine, rules, dashboard_url="http://kefu.test", commands=processes.command_for)
     later(3)
     _submit(store, rules, case_id, "investigation", cause="分拣错误", responsible="王五", by="li.na")
     later(2)
     _submit(store, rules, case_id, "proposal", options=["退款", "换货"], by="li.na")
     later(1)
     _submit(store, rules, case_id, "approval", choice=1, by=approver)
-    cases.record_discipline(store, rules, case_id, 1)
-    cases.send_plan_notice(store, rules, case_id, 1)
+    complaints.record_discipline(store, rules, case_id, 1)
+    complaints.send_plan_notice(store, rules, case_id, 1)
     later(5)
     _submit(store, rules, case_id, "implementation", accepted=True, signature="张三", feedback="好", by="li.na")
     later(2)
     _submit(store, rules, case_id, "review", summary="已解决", improvements=["复核分拣"], by="chen.jing")
-    cases.request_callback(store, rules, case_id)
-    cases.close(store, rules, case_id, "resolved")
+    complaints.request_callback(store, rules, case_id)
+    complaints.close(store, rules, case_id, "resolved")
     return case_id
 
 
 def answered_consultation(store, rules) -> str:
     reg = ContactRegistration(name="李四", phone="13912345678", channel="phone", content="请问营业时间", kind="consultation")
-    case_id = cases.register_contact(store, rules, reg).case_id
+    case_id = complaints.register_contact(store, rules, reg).case_id
     later(1)
     _submit(store, rules, case_id, "answer", answer="早九晚六", by="wang.fang")
-    cases.send_answer(store, rules, case_id)
-    cases.close(store, rules, case_id, "answered")
+    complaints.send_answer(store, rules, case_id)
+    complaints.close(store, rules, case_id, "answered")
     return case_id
+
+
+def rewrite_event(store, case_id: str, change) -> None:
+    """An insider with the hash function rewrites a case's events — ``change(event)`` returns the
+    fields to replace (``actor``, ``payload``) — and re-chains and re-seals them consistently:
+    verify finds nothing; only replay, holding the record against the rules, can."""
+    from kefu.core import chain
+    from models.records import CaseEvent
+
+    events = store.events(case_id)
+    rows = [{**dict(case_id=e.case_id, seq=e.seq, type=e.type, actor=e.actor, at=e.at, recorded_at=e.recorded_at,
+                    idem_key=e.idem_key, config_version=e.config_version, id=e.id, payload=e.payload), **change(e)}
+            for e in events]
+    head = chain.chain(case_id, "", rows)
+    table = CaseEvent.__table__
+    with store.engine.begin() as conn:
+        for row in rows:
+            conn.execute(table.update().where(table.c.id == row["id"]).values(
+                actor=row["actor"], payload=row["payload"], prev_hash=row["prev_hash"], hash=row["hash"]))
+        sealed = conn.execute(sa.text("SELECT seal FROM kefu_case WHERE id = :c"), {"c": case_id}).scalar()
+        conn.execute(sa.text("UPDATE kefu_case SET last_hash = :h, seal = :s WHERE id = :c"),
+                     {"h": head, "s": chain.seal_of(case_id, len(rows), head) if sealed else None, "c": case_id})

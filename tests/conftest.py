@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-from kefu import clock
-from kefu.db import make_engine
-from kefu.rules import Rules, load_rules
-from kefu.store import CaseStore
 from mailserver import SmtpServer
+
+from kefu.core import clock
+from kefu.core.rules import Rules
+from kefu.core.store import CaseStore
+from kefu.db import make_engine
+from kefu.processes import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
@@ -103,7 +104,7 @@ def store(request) -> CaseStore:
 def _clear_caches() -> None:
     from kefu import runtime
     from kefu.db import engine_for
-    from kefu.rules import rules_from
+    from kefu.runtime import rules_from
     from kefu.settings import get_settings
 
     get_settings.cache_clear()
@@ -161,7 +162,7 @@ KEFU_MODULE = [sys.executable, "-m", "kefu.cli"]
 @pytest.fixture(scope="session")
 def demo_day(tmp_path_factory) -> DemoDay:
     """The demo's working day, run exactly as a new user runs it (its own Prefect server and runner
-    on a free port, the embedded default), once per test process: tests/kefu/test_demo.py judges the
+    on a free port, the embedded default), once per test process: tests/demo/test_day.py judges the
     day itself, tests/flows/test_audit_e2e.py its audit. Under xdist each worker that needs it runs
     its own day (measured: the "demo-day" group did not keep both tests on one worker). Nothing of
     the calling shell's kefu or Prefect settings leaks in."""

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kefu import clock
+from kefu.core import clock
 from models.records import Case
 
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from lxml import etree
 from sqlalchemy.engine import Engine
 
-from kefu.audit.chain import events_by_case
+from kefu.core.chain import events_by_case
 
 XES_NS = "http://www.xes-standard.org/"
 EXTENSIONS = [("Concept", "concept"), ("Time", "time"), ("Organizational", "org"), ("Lifecycle", "lifecycle")]

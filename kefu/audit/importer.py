@@ -26,8 +26,8 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.engine import Engine
 
-from kefu import clock
-from kefu.rules import ConfigError
+from kefu.core import clock
+from kefu.core.config import ConfigError
 from models.records import ImportBatch, ImportedCase, ImportedEvent, QuarantinedRow
 
 CHUNK = 5000

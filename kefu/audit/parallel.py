@@ -26,7 +26,8 @@ def id_ranges(engine: Engine, workers: int) -> list[tuple[str, str | None]]:
 
 
 def _work(job: tuple[str, Kind, tuple[str, str | None]]) -> list[Any]:
-    from kefu.audit import chain, replay
+    from kefu.audit import replay
+    from kefu.core import chain
     from kefu.db import make_engine
 
     url, kind, id_range = job

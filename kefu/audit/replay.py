@@ -1,47 +1,32 @@
 """Replay: rebuild each case from its events alone and recompute every rule-derived decision
 with the rules of the config version recorded on the event, then compare.
 
-Per event type a small registry of checks (``check``) runs against the case state as it was just
-before the event. A process module adds its own with ``@replay.check("callback.scheduled",
-process="callback")``. A due time that ``deadlines.plan`` did not compute carries ``set_by`` (e.g.
-"customer") in its payload: replay lists it as set by that source instead of recomputing it.
+Per event type, checks run against the case state as it was just before the event: the checks
+of the shared events here (every deadline), and each process's own, declared with the process
+(``kefu.processes``: ``replay_checks``). A due time that ``deadlines.plan`` did not compute
+carries ``set_by`` (e.g. "customer") in its payload: replay lists it as set by that source
+instead of recomputing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from functools import cache
+from typing import Any, Iterator
 
 from sqlalchemy.engine import Engine
 
-from kefu import deadlines
-from kefu.audit import chain
+from kefu import processes
 from kefu.audit.snapshots import VersionNotOnRecord, rules_of
-from kefu.rules import Rules
-from models.complaint import STEP_EVENT, CaseState, EventType, RecordedEvent, apply
+from kefu.core import chain, deadlines
+from kefu.core.process import Check
+from kefu.core.rules import Rules
+from kefu.core.verdicts import Context, Divergence
+from models.case import CaseState, EventType, RecordedEvent
+from models.reducer import apply
 
 CONSISTENT, DIVERGENT, TAMPERED = "consistent", "divergent", "tampered"
-
-
-@dataclass
-class Divergence:
-    seq: int
-    event: str
-    what: str
-    expected: Any
-    recorded: Any
-
-    def text(self) -> str:
-        return f"event {self.seq} ({self.event}): {self.what} — expected {self.expected!r}, recorded {self.recorded!r}"
-
-
-@dataclass
-class Context:
-    """What a check may use: the rules in force for the event, and where to note what it accepted."""
-
-    rules: Rules
-    notes: list[str]
 
 
 @dataclass
@@ -69,18 +54,15 @@ class CaseReplay:
 
 # What a check reads of an event: seq, type, actor, at, payload (a stored or a reducer's event).
 Event = RecordedEvent | chain.StoredEvent
-Check = Callable[[Context, CaseState, Event], "Divergence | None"]
-_CHECKS: dict[str, list[tuple[str | None, Check]]] = {}
 
 
-def check(event_type: str, process: str | None = None) -> Callable[[Check], Check]:
-    """Register a replay check for ``event_type`` (of one process, or of all when None)."""
-
-    def register(fn: Check) -> Check:
-        _CHECKS.setdefault(str(event_type), []).append((process, fn))
-        return fn
-
-    return register
+@cache
+def _checks() -> dict[str, list[tuple[str | None, Check]]]:
+    """The shared events' checks (every process) and each process's own, by event type."""
+    table: dict[str, list[tuple[str | None, Check]]] = {t: [(None, fn)] for t, fn in SHARED_CHECKS.items()}
+    for event_type, own in processes.replay_checks().items():
+        table.setdefault(event_type, []).extend(own)  # type: ignore[arg-type]
+    return table
 
 
 def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[str, Rules] | None = None) -> CaseReplay:
@@ -91,6 +73,7 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
         result.verdict, result.problems = TAMPERED, verdict.problems
         return result
     rules_cache = {} if rules_cache is None else rules_cache
+    checks = _checks()
     state = CaseState(case_id=case.id)
     for row in rows:
         # The stored event has what the reducer and the checks read (seq, type, actor, at, payload):
@@ -108,8 +91,8 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
             result.versions.append(row.config_version)
         context = Context(rules, result.notes)
         try:
-            for process, fn in _CHECKS.get(row.type, ()):
-                if process is None or process == state.process:
+            for process, fn in checks.get(row.type, ()):
+                if process is None or process == (state.process or case.process):  # the first event opens the case
                     divergence = fn(context, state, event)
                     if divergence is not None:
                         result.verdict, result.divergence = DIVERGENT, divergence
@@ -117,7 +100,7 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
             if row.type == EventType.FLOW_RUN_LINKED:
                 result.flow_run_ids.append(event.payload["flow_run_id"])
             apply(state, event)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:  # UnknownEvent is a ValueError
             # One unreadable event makes its case divergent; it does not stop the audit of the rest.
             result.verdict = DIVERGENT
             result.divergence = Divergence(row.seq, row.type, "an event the rules and the reducer can read",
@@ -158,7 +141,6 @@ def _compare(event: Event, expected: dict[str, Any], keys: tuple[str, ...]) -> D
     return None
 
 
-@check(EventType.DEADLINE_OPENED)
 def deadline_opened(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """The due time and rungs follow from the SLA, the ladder and the calendar at the opening."""
     if _set_by(context, event):
@@ -169,7 +151,6 @@ def deadline_opened(context: Context, state: CaseState, event: Event) -> Diverge
     return _compare(event, expected, _PLANNED)
 
 
-@check(EventType.DEADLINE_RESCHEDULED)
 def deadline_rescheduled(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """A moved deadline is the plan again from its opening, with the customer's pauses so far."""
     if _set_by(context, event):
@@ -183,7 +164,6 @@ def deadline_rescheduled(context: Context, state: CaseState, event: Event) -> Di
     return _compare(event, expected, ("due_at", "rungs", "policy", "allowed"))
 
 
-@check(EventType.DEADLINE_ESCALATED)
 def deadline_escalated(context: Context, state: CaseState, event: Event) -> Divergence | None:
     """Each rung fires once, in order, at or after its time, while the deadline is open."""
     p = event.payload
@@ -206,7 +186,6 @@ def deadline_escalated(context: Context, state: CaseState, event: Event) -> Dive
     return None
 
 
-@check(EventType.DEADLINE_MET)
 def deadline_met(context: Context, state: CaseState, event: Event) -> Divergence | None:
     p = event.payload
     deadline = state.deadline(p["step"], p["round"])
@@ -216,25 +195,9 @@ def deadline_met(context: Context, state: CaseState, event: Event) -> Divergence
     return None
 
 
-def _decided_by_allowed(context: Context, state: CaseState, event: Event) -> Divergence | None:
-    """A human step is answered at the step the case waits at, by someone whose role may act there."""
-    step = next(str(s) for s, t in STEP_EVENT.items() if t == event.type)
-    if state.step != step:
-        return Divergence(event.seq, event.type, "the step the case waited at", state.step, step)
-    member = context.rules.staff_member(event.actor)
-    allowed = context.rules.roles_for(step, state.severity)
-    if member is None or member.role not in allowed:
-        role = "not staff" if member is None else member.role
-        return Divergence(event.seq, event.type, f"who may decide {step} ({state.severity or state.kind})",
-                          f"one of the roles {allowed}", f"{event.actor} ({role})")
-    return None
-
-
-for _event_type in STEP_EVENT.values():
-    check(_event_type, "complaint")(_decided_by_allowed)
-check(EventType.ANSWERED, "contact")(_decided_by_allowed)
-
-
-# Each process's own checks register themselves on import; importing them here means whoever
-# replays (CLI, flow, worker processes) replays with all of them.
-import kefu.order_replay  # noqa: E402,F401
+SHARED_CHECKS: dict[str, Check] = {
+    EventType.DEADLINE_OPENED: deadline_opened,  # type: ignore[dict-item]
+    EventType.DEADLINE_RESCHEDULED: deadline_rescheduled,  # type: ignore[dict-item]
+    EventType.DEADLINE_ESCALATED: deadline_escalated,  # type: ignore[dict-item]
+    EventType.DEADLINE_MET: deadline_met,  # type: ignore[dict-item]
+}

@@ -13,15 +13,17 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kefu import clock
 from kefu.audit import prefect_check
-from kefu.audit.chain import events_by_case
 from kefu.audit.replay import CONSISTENT, DIVERGENT, CaseReplay, replay_case
-from kefu.deadlines import late_text
-from kefu.rules import Rules
-from kefu.texts import local_time
-from models.complaint import STEP_EVENT, CaseState, EventType, RecordedEvent, apply
+from kefu.core import clock
+from kefu.core.chain import events_by_case
+from kefu.core.deadlines import late_text
+from kefu.core.rules import Rules
+from kefu.core.texts import local_time
+from models.case import CaseState, EventType, RecordedEvent
+from models.complaint import STEP_EVENT
 from models.records import Case
+from models.reducer import apply
 
 VERDICT_ZH = {CONSISTENT: "一致", DIVERGENT: "不一致", "tampered": "被篡改"}
 # Payload keys that hold long texts or machinery, not the decision itself.

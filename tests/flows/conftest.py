@@ -64,6 +64,7 @@ for _key in [k for k in os.environ if k.startswith(("KEFU_", "PREFECT_"))]:
     del os.environ[_key]
 os.environ.update(E2E_ENV)
 import prefect.context  # noqa: E402,F401
+
 import kefu.cli  # noqa: E402,F401
 
 os.environ.clear()
@@ -74,9 +75,10 @@ STAFF = {"agent": "li.na", "agent2": "wang.fang", "supervisor": "chen.jing", "ma
 
 
 def _clear_kefu_caches() -> None:
-    from kefu import clock, runtime
+    from kefu import runtime
+    from kefu.core import clock
     from kefu.db import engine_for
-    from kefu.rules import rules_from
+    from kefu.runtime import rules_from
     from kefu.settings import get_settings
 
     get_settings.cache_clear()

@@ -2,7 +2,7 @@
 runner — verifies intact and replays consistent, cross-checked with Prefect's own record of each
 case's flow runs; the audit-replay deployment publishes its report as an artifact on the run.
 
-The day is the session's ``demo_day`` (tests/conftest.py), the one tests/kefu/test_demo.py
+The day is the session's ``demo_day`` (tests/conftest.py), the one tests/demo/test_day.py
 judges: `kefu demo` in a temporary KEFU_HOME on a free port, its server still up."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _artifact(port: str, key: str, timeout: float = 120.0) -> dict | None:
 
 
 def test_the_demo_day_verifies_intact_and_replays_consistent_with_prefect_agreeing(demo_day):
-    # The demo's own findings ("problems", exit 1) are tests/kefu/test_demo.py's to judge; the
+    # The demo's own findings ("problems", exit 1) are tests/demo/test_day.py's to judge; the
     # auditor judges whatever the day recorded.
     assert demo_day.done.stdout.startswith("{"), f"demo: exit {demo_day.done.returncode}\n{demo_day.done.stderr[-3000:]}"
     env, port, summary = demo_day.env, demo_day.port, demo_day.summary

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.prefect
 
 
 def _wait_for_callback_of(kefu, complaint_id: str, timeout: float = 60) -> str:
-    from kefu import callbacks, runtime
+    from kefu import runtime
+    from kefu.processes.callback import decisions as callbacks
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.prefect
 
 
 def _new_order(kefu, *extra: str) -> tuple[str, str]:
-    from kefu import clock, runtime
+    from kefu import runtime
+    from kefu.core import clock
 
     today = clock.now().astimezone(runtime.rules().department.department.zone).date()
     ship_by = today + timedelta(days=3)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from models.callback import ATTEMPTED, BOOKED, CALL, FOLLOW_UP_OPENED, OPENED, CallbackState, callback_of
-from models.complaint import EventType, RecordedEvent, reduce
+from models.case import EventType, RecordedEvent
+from models.reducer import reduce
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 CUSTOMER = {"name": "张三", "phone": "13800000000", "timezone": "Asia/Shanghai", "member": True}
@@ -51,7 +52,7 @@ def test_a_booking_moves_the_next_call_and_names_who_chose_it():
 
 
 def test_each_attempt_is_the_call_steps_decision_in_its_round():
-    """flows.people.decision_of reads attempt n as the decision of step "call", round n."""
+    """flows.waiting.decision_of reads attempt n as the decision of step "call", round n."""
     state = reduce("CB-1", _events()[:2])
     assert state.decision(CALL, 1)["outcome"] == "not_convenient"
     assert state.decision(CALL, 2) is None

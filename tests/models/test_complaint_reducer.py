@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from models.complaint import CaseState, EventType, RecordedEvent, Step, apply, reduce
+from models.case import CaseState, EventType, RecordedEvent
+from models.complaint import ComplaintEvent, Step, chosen_option, complaint_of
+from models.reducer import apply, reduce
 
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)
 
@@ -30,21 +32,21 @@ class Log:
 
 
 def registered(process: str = "complaint", kind: str = "complaint", severity: str | None = "general") -> Log:
-    return Log().add(EventType.REGISTERED, {"process": process, "kind": kind, "severity": severity,
+    return Log().add(ComplaintEvent.REGISTERED, {"process": process, "kind": kind, "severity": severity,
                                             "name": "张三", "phone": "13812345678", "channel": "phone"},
                      actor="intake")
 
 
 def upheld_to_approval(log: Log, round_: int = 1, options: list[str] | None = None) -> Log:
     if round_ == 1:
-        log.add(EventType.JUDGED, {"upheld": True, "department": "logistics", "reason": "送错", "round": 1}, "li.na")
-        log.add(EventType.INVESTIGATED, {"cause": "分拣错误", "responsible": "王五", "round": 1}, "li.na")
-    log.add(EventType.PLAN_PROPOSED, {"options": options or ["退款", "换货"], "round": round_}, "li.na")
+        log.add(ComplaintEvent.JUDGED, {"upheld": True, "department": "logistics", "reason": "送错", "round": 1}, "li.na")
+        log.add(ComplaintEvent.INVESTIGATED, {"cause": "分拣错误", "responsible": "王五", "round": 1}, "li.na")
+    log.add(ComplaintEvent.PLAN_PROPOSED, {"options": options or ["退款", "换货"], "round": round_}, "li.na")
     return log
 
 
 def remedy(log: Log, round_: int) -> Log:
-    log.add(EventType.DISCIPLINE_RECORDED, {"round": round_, "responsible": "王五", "note": "…"})
+    log.add(ComplaintEvent.DISCIPLINE_RECORDED, {"round": round_, "responsible": "王五", "note": "…"})
     return log.add(EventType.CUSTOMER_NOTIFIED, {"purpose": "plan_notice", "round": round_, "text": "…"})
 
 
@@ -60,7 +62,7 @@ def test_a_consultation_waits_for_its_answer_and_then_closes_without_the_six_ste
     """PROCESSES.md P1 / seed 002 §3 第七条: consultations and queries are answered, not judged."""
     log = registered(process="contact", kind="consultation", severity=None)
     assert log.state().step == Step.ANSWER
-    log.add(EventType.ANSWERED, {"answer": "可以", "round": 1}, "li.na")
+    log.add(ComplaintEvent.ANSWERED, {"answer": "可以", "round": 1}, "li.na")
     state = log.state()
     assert state.step == Step.CLOSING
     assert state.decision(Step.ANSWER)["answer"] == "可以"
@@ -69,7 +71,7 @@ def test_a_consultation_waits_for_its_answer_and_then_closes_without_the_six_ste
 def test_not_upheld_goes_to_the_reply_then_closing_then_closed():
     """Seed 002 §4 (7) 投诉判定: a complaint that is not upheld gets a tactful reply and is closed."""
     log = registered()
-    log.add(EventType.JUDGED, {"upheld": False, "department": None, "reason": "误会", "round": 1}, "li.na")
+    log.add(ComplaintEvent.JUDGED, {"upheld": False, "department": None, "reason": "误会", "round": 1}, "li.na")
     assert log.state().step == Step.REPLY
     log.add(EventType.CUSTOMER_NOTIFIED, {"purpose": "not_upheld_reply", "text": "…"})
     state = log.state()
@@ -82,24 +84,24 @@ def test_not_upheld_goes_to_the_reply_then_closing_then_closed():
 
 def test_an_upheld_complaint_goes_through_investigation_proposal_and_approval_to_remedy():
     log = registered()
-    log.add(EventType.JUDGED, {"upheld": True, "department": "logistics", "reason": "送错", "round": 1}, "li.na")
+    log.add(ComplaintEvent.JUDGED, {"upheld": True, "department": "logistics", "reason": "送错", "round": 1}, "li.na")
     assert log.state().step == Step.INVESTIGATION
-    log.add(EventType.INVESTIGATED, {"cause": "分拣错误", "responsible": "王五", "round": 1}, "li.na")
+    log.add(ComplaintEvent.INVESTIGATED, {"cause": "分拣错误", "responsible": "王五", "round": 1}, "li.na")
     assert log.state().step == Step.PROPOSAL
-    log.add(EventType.PLAN_PROPOSED, {"options": ["退款", "换货"], "round": 1}, "li.na")
+    log.add(ComplaintEvent.PLAN_PROPOSED, {"options": ["退款", "换货"], "round": 1}, "li.na")
     assert log.state().step == Step.APPROVAL
-    log.add(EventType.PLAN_APPROVED, {"choice": 2, "round": 1}, "sun.li")
+    log.add(ComplaintEvent.PLAN_APPROVED, {"choice": 2, "round": 1}, "sun.li")
     state = log.state()
     assert state.step == Step.REMEDY
-    assert state.chosen_option(1) == "换货"
+    assert chosen_option(state, 1) == "换货"
     assert state.decision(Step.APPROVAL, 1)["by"] == "sun.li"
 
 
 def test_remedy_waits_for_both_the_discipline_note_and_the_plan_notice_in_either_order():
-    for first, second in ((EventType.DISCIPLINE_RECORDED, EventType.CUSTOMER_NOTIFIED),
-                          (EventType.CUSTOMER_NOTIFIED, EventType.DISCIPLINE_RECORDED)):
-        log = upheld_to_approval(registered()).add(EventType.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
-        payloads = {EventType.DISCIPLINE_RECORDED: {"round": 1, "note": "…"},
+    for first, second in ((ComplaintEvent.DISCIPLINE_RECORDED, EventType.CUSTOMER_NOTIFIED),
+                          (EventType.CUSTOMER_NOTIFIED, ComplaintEvent.DISCIPLINE_RECORDED)):
+        log = upheld_to_approval(registered()).add(ComplaintEvent.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
+        payloads = {ComplaintEvent.DISCIPLINE_RECORDED: {"round": 1, "note": "…"},
                     EventType.CUSTOMER_NOTIFIED: {"purpose": "plan_notice", "round": 1, "text": "…"}}
         log.add(first, payloads[first])
         assert log.state().step == Step.REMEDY, f"{first} alone must not leave remedy"
@@ -109,33 +111,33 @@ def test_remedy_waits_for_both_the_discipline_note_and_the_plan_notice_in_either
 
 def test_a_rejected_plan_goes_back_to_proposal_in_the_next_round():
     """Seed 002 §4 (7) 实施处理方案: if the customer does not accept, a new plan is proposed."""
-    log = upheld_to_approval(registered()).add(EventType.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
+    log = upheld_to_approval(registered()).add(ComplaintEvent.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
     remedy(log, 1)
-    log.add(EventType.CUSTOMER_RESPONDED, {"accepted": False, "feedback": "要换货", "round": 1}, "li.na")
+    log.add(ComplaintEvent.CUSTOMER_RESPONDED, {"accepted": False, "feedback": "要换货", "round": 1}, "li.na")
     state = log.state()
     assert state.step == Step.PROPOSAL and state.round == 2
     assert state.decision(Step.IMPLEMENTATION, 1)["accepted"] is False
     # round 2 keeps round 1's decisions apart
     upheld_to_approval(log, round_=2, options=["换货"])
-    log.add(EventType.PLAN_APPROVED, {"choice": 1, "round": 2}, "sun.li")
+    log.add(ComplaintEvent.PLAN_APPROVED, {"choice": 1, "round": 2}, "sun.li")
     state = log.state()
     assert state.step == Step.REMEDY and state.round == 2
-    assert state.chosen_option(1) == "退款" and state.chosen_option(2) == "换货"
+    assert chosen_option(state, 1) == "退款" and chosen_option(state, 2) == "换货"
     assert set(state.decisions[Step.PROPOSAL]) == {1, 2}
 
 
 def test_an_accepted_plan_goes_to_review_and_then_closing():
-    log = upheld_to_approval(registered()).add(EventType.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
+    log = upheld_to_approval(registered()).add(ComplaintEvent.PLAN_APPROVED, {"choice": 1, "round": 1}, "sun.li")
     remedy(log, 1)
-    log.add(EventType.CUSTOMER_RESPONDED, {"accepted": True, "signature": "张三", "round": 1}, "li.na")
+    log.add(ComplaintEvent.CUSTOMER_RESPONDED, {"accepted": True, "signature": "张三", "round": 1}, "li.na")
     state = log.state()
     assert state.step == Step.REVIEW and state.round == 1
-    log.add(EventType.REVIEWED, {"summary": "ok", "improvements": [], "round": 1}, "chen.jing")
+    log.add(ComplaintEvent.REVIEWED, {"summary": "ok", "improvements": [], "round": 1}, "chen.jing")
     assert log.state().step == Step.CLOSING
-    log.add(EventType.CALLBACK_REQUESTED, {"reason": "complaint_closed"})
+    log.add(ComplaintEvent.CALLBACK_REQUESTED, {"reason": "complaint_closed"})
     log.add(EventType.CLOSED, {"outcome": "resolved"})
     state = log.state()
-    assert state.callback["reason"] == "complaint_closed"
+    assert complaint_of(state).callback["reason"] == "complaint_closed"
     assert (state.status, state.outcome, state.last_seq) == ("closed", "resolved", len(log.events))
 
 
@@ -171,12 +173,12 @@ def test_a_deadline_is_opened_and_met_only_for_its_own_step_and_round():
 
 def test_manager_notifications_and_the_flow_run_link_are_remembered():
     log = registered(severity="major")
-    log.add(EventType.MANAGER_NOTIFICATION_REQUESTED, {"severity": "major", "role": "manager",
+    log.add(ComplaintEvent.MANAGER_NOTIFICATION_REQUESTED, {"severity": "major", "role": "manager",
                                                        "recipients": ["sun.li"]})
     log.add(EventType.FLOW_RUN_LINKED, {"flow_run_id": "abc"})
     state = log.state()
-    assert state.notifications[0]["recipients"] == ["sun.li"]
-    assert state.notifications[0]["at"] == log.events[1].at
+    assert complaint_of(state).notifications[0]["recipients"] == ["sun.li"]
+    assert complaint_of(state).notifications[0]["at"] == log.events[1].at
     assert state.flow_run_id == "abc"
     assert state.step == Step.JUDGEMENT
 

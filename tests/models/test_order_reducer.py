@@ -6,8 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from models.complaint import RecordedEvent, extend, reduce
+from models import order as order_model
+from models.case import RecordedEvent
 from models.order import OrderState, order_of
+from models.reducer import reduce
 
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)
 CREATED = {"buyer": "刘贺", "phone": "13812345678", "agent": "li.na", "items": ["墙纸"], "ship_by": "2026-11-26",
@@ -75,14 +77,17 @@ def test_chases_liability_and_credit_are_folded():
 
 
 def test_no_other_module_may_fold_the_orders_events():
+    """models.reducer: one fold table, each event type folded by exactly one module."""
+    from models.reducer import _one_table
+
     with pytest.raises(ValueError):
-        extend(["order.paid"], lambda state, event: None)
+        _one_table(order_model.FOLDS, {"order.paid": lambda state, event: None})
 
 
 def test_every_order_step_can_name_a_prefect_pause_key():
-    """flows.people keys each wait "<step>-<round>-<refusals>"; Prefect allows lowercase letters, digits, dashes."""
+    """flows.waiting keys each wait "<step>-<round>-<refusals>"; Prefect allows lowercase letters, digits, dashes."""
     import re
 
-    from models.order import ORDER_INPUT
+    from models.order import INPUTS
 
-    assert all(re.fullmatch(r"[a-z0-9-]+", f"{step}-1-0") for step in ORDER_INPUT)
+    assert all(re.fullmatch(r"[a-z0-9-]+", f"{step}-1-0") for step in INPUTS)

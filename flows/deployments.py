@@ -1,0 +1,19 @@
+"""What the runner (flows/serve.py) serves and prefect.yaml deploys for a work pool: every
+process's deployments (kefu.processes), and kefu's own beside them."""
+
+from __future__ import annotations
+
+from kefu import processes
+from kefu.core.process import Deployment
+
+# kefu's own deployments beside the processes' (kefu.processes): the auditor's replay, and the
+# deadline sweep every minute, so a stalled case reaches a manager within a minute.
+OWN = (
+    Deployment("audit-replay", "flows/audit.py:audit_replay",
+               "Audit replay — closed cases recomputed under their recorded rules, cross-checked with Prefect.",
+               tags=("kefu", "audit")),
+    Deployment("sweep", "flows/sweep.py:sweep",
+               "Deadline sweep — escalation rungs exactly once, digests to managers, outbox delivery.",
+               tags=("kefu", "deadlines"), interval=60),
+)
+DEPLOYMENTS = tuple(d for _, d in processes.deployments()) + OWN

@@ -1,0 +1,75 @@
+"""Waiting for a person, the way every flow does it.
+
+A flow run re-executes from the top after every resume, so waiting is written as a
+question to the record first: if the decision is already there (recorded by the CLI, or
+by an earlier run), the flow moves on without waiting. Otherwise it suspends with a
+typed form; the Prefect dashboard shows the form, the CLI fills it in the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prefect.flow_runs import suspend_flow_run
+from prefect.input.run_input import run_input_subclass_from_type
+
+from flows.visibility import show_waiting
+from kefu import processes, runtime
+from kefu.core.texts import local_time, mask_phone, render_file
+from models.case import CaseState
+from tasks.waiting import record_decision
+
+
+class _WaitingIsNotAnError(logging.Filter):
+    """Prefect logs every run that ends suspended as ERROR ("Finished in state Suspended"); in
+    kefu that is a case waiting for a person, so ops see it at INFO, not as a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage().startswith("Finished in state Suspended"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_WaitingIsNotAnError())
+
+
+def read_case(case_id: str) -> CaseState:
+    """The case as its events say it is now (a read, not a step)."""
+    return runtime.store().state(case_id)
+
+
+def _form_description(case: CaseState, step: str, round_: int) -> str:
+    """What the dashboard shows above the form: the case, the deadline, a refusal to correct; a
+    process may describe its own (a callback: the customer's time and the script)."""
+    rules = runtime.rules()
+    describe = processes.of(case.process).form_description
+    if describe is not None:
+        return describe(rules, case, step, round_)
+    intake = case.intake
+    deadline = case.deadline(step, round_)
+    return render_file(
+        rules, "forms/waiting.md.j2", case_id=case.case_id, kind=case.kind, severity=case.severity,
+        step=step, round=round_, name=intake.get("name"), phone_masked=mask_phone(intake.get("phone", "")),
+        channel=intake.get("channel"), content=intake.get("content"),
+        due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
+        policy=deadline.policy if deadline else None,
+        refusal=case.last_refusal.get(f"{step}:{round_}"),
+    )
+
+
+async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any]:
+    """The person's decision at ``step`` (in ``round_``): from the record, or wait for it."""
+    while True:
+        case = read_case(case_id)
+        recorded = case.decision(step, round_)
+        if recorded is not None:
+            return recorded
+        form = run_input_subclass_from_type(processes.human_step(case, step).input).with_initial_data(
+            description=_form_description(case, step, round_)
+        )
+        # The key names this exact wait; after a refusal the next wait gets a fresh form.
+        key = f"{step}-{round_}-{case.refusal_count(step, round_)}"
+        await show_waiting(case, step, round_)
+        answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+        record_decision(case_id, step, round_, answer.model_dump(mode="json"))

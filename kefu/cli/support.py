@@ -1,0 +1,98 @@
+"""What every ``kefu`` command shares: output as text or ``--json``, and one mapping of errors
+to exit codes — 0 on success, 2 on bad input (the message names the field and the fix), 1 on an
+internal error (with the traceback on stderr)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from datetime import date, datetime
+from typing import Any, Callable
+
+import typer
+
+from kefu import runtime
+from kefu.core.config import ConfigError
+from kefu.core.refusals import InputRefused
+from kefu.core.store import UnknownCase
+
+# The options every command group shares.
+JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
+ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
+
+
+class BadInput(Exception):
+    """A command-line value a person can fix; nothing was recorded."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem} — {fix}")
+        self.field, self.problem, self.fix = field, problem, fix
+
+
+def parse_day(value: str, field: str) -> date:
+    """A calendar day given on the command line (YYYY-MM-DD)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(field, f"{value!r} is not a date", "give it as YYYY-MM-DD, e.g. 2026-11-30") from None
+
+
+def parse_time(value: str, field: str) -> datetime:
+    """A moment given on the command line: ISO-8601 with its UTC offset (a bare time is ambiguous)."""
+    fix = "give ISO-8601 with its UTC offset, e.g. 2026-11-24T10:00:00+08:00"
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(field, f"{value!r} is not a time", fix) from None
+    if at.tzinfo is None:
+        raise BadInput(field, f"{value!r} has no UTC offset", fix)
+    return at
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text)
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map kefu's errors to exit codes and messages, the same way for every command."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("as_json", False)
+        try:
+            return fn(*args, **kwargs)
+        except (InputRefused, BadInput) as exc:
+            _fail(as_json, 2, {"field": exc.field, "problem": exc.problem, "fix": exc.fix})
+        except UnknownCase as exc:
+            _fail(as_json, 2, {"field": "case_id", "problem": f"no case {exc.case_id!r}",
+                               "fix": "check the id with `kefu case list`"})
+        except ConfigError as exc:
+            _fail(as_json, 2, {"field": f"{exc.file}: {exc.key}", "problem": exc.problem, "fix": exc.fix})
+        except typer.Exit:
+            raise
+        except Exception as exc:  # an internal error: say what, keep the traceback for the logs
+            traceback.print_exc(file=sys.stderr)
+            _fail(as_json, 1, {"field": None, "problem": f"internal error: {exc}", "fix": "see the traceback above"})
+
+    return wrapper
+
+
+def _fail(as_json: bool, code: int, error: dict[str, Any]) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": error}, ensure_ascii=False))
+    else:
+        where = f"{error['field']}: " if error["field"] else ""
+        typer.echo(f"error: {where}{error['problem']}\n  fix: {error['fix']}", err=True)
+    raise typer.Exit(code)
+
+
+def local_iso(at: datetime | None) -> str | None:
+    """A stored UTC time as ISO-8601 in the department's zone (with its offset)."""
+    if at is None:
+        return None
+    return at.astimezone(runtime.rules().department.department.zone).isoformat()

@@ -1,0 +1,101 @@
+"""What a process declares about itself, in one place (``kefu.processes.PROCESSES`` lists them).
+
+The kernel, the sweep, the CLI, the dashboard's forms, the auditor's replay and the executor
+know no process by name: they ask the list. A process declares its config section, the steps
+that carry deadlines, its human steps (the form, who records it, the command that answers it),
+the fixes for its fields, what its forms show, its replay checks and its Prefect deployments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from pydantic import BaseModel
+
+from models.case import CaseState, RecordedEvent, StaffInput
+
+if TYPE_CHECKING:
+    from kefu.core.rules import Rules
+    from kefu.core.store import CaseStore
+    from kefu.core.verdicts import Context, Divergence
+
+# Records a person's input at a human step (refused with InputRefused if it breaks a rule).
+Recorder = Callable[["CaseStore", "Rules", str, Any], CaseState]
+# What the dashboard shows above a wait's form: (rules, case, step, round) -> markdown.
+FormDescription = Callable[["Rules", CaseState, str, int], str]
+# A replay check: the rules of the time, the case just before the event, the event -> a divergence or None.
+Check = Callable[["Context", CaseState, RecordedEvent], "Divergence | None"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A process's own config file, under ``rules.<name>`` once loaded, with the checks that need
+    the other files (staff ids, calendars, templates): ``(key, problem, fix)`` for each problem."""
+
+    name: str
+    file: str
+    model: type[BaseModel]
+    check: Callable[["Rules"], Iterable[tuple[str, str, str]]] | None = None
+
+
+@dataclass(frozen=True)
+class HumanStep:
+    """A wait for a person: the typed form, who records it, and the command that answers it
+    (followed by the case id in messages that say what to do)."""
+
+    name: str
+    input: type[StaffInput]
+    record: Recorder
+    command: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A Prefect deployment: ``flow`` is its entrypoint as prefect.yaml writes it
+    (``flows/complaint.py:complaint``); a schedule (cron in UTC, or every ``interval`` seconds)
+    makes it run by itself. The runner (flows/serve.py) and prefect.yaml deploy the same."""
+
+    name: str
+    flow: str
+    description: str
+    tags: tuple[str, ...] = ()
+    cron: str | None = None
+    interval: int | None = None
+
+    @property
+    def module(self) -> str:
+        return self.flow.split(":")[0].removesuffix(".py").replace("/", ".")
+
+    @property
+    def function(self) -> str:
+        return self.flow.split(":")[1]
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    label: str                              # how people call it: "P1 complaint handling 投诉处理"
+    config: Section | None
+    # Steps with an SLA deadline (sla.yaml must cover each, for every severity below).
+    deadline_steps: tuple[str, ...]
+    human_steps: tuple[HumanStep, ...]
+    # The flow run that executes one case (the first deployment) and the process's scheduled ones.
+    deployments: tuple[Deployment, ...]
+    # The severities sla.yaml must cover (none: one policy per step serves every case).
+    severities: Callable[["Rules"], Sequence[str]] = lambda rules: ()
+    # Steps a case waits at for kefu itself, not a person (a complaint's reply, remedy, closing).
+    automatic_steps: tuple[str, ...] = ()
+    field_fixes: dict[str, str] = field(default_factory=dict)
+    # Commands for steps that are not a form of their own (an order's chase reply window).
+    commands: dict[str, str] = field(default_factory=dict)
+    form_description: FormDescription | None = None
+    replay_checks: tuple[tuple[str, Check], ...] = ()
+
+    @property
+    def deployment(self) -> str:
+        """The deployment that runs one case, as Prefect names it (``flow/deployment``)."""
+        return f"{self.name}/{self.deployments[0].name}"
+
+    def step(self, name: str) -> HumanStep | None:
+        return next((s for s in self.human_steps if s.name == name), None)

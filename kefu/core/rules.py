@@ -1,0 +1,241 @@
+"""The department's rules, loaded from ``config/`` and validated before anything uses them.
+
+The files every process shares live here (department, calendars, SLA, escalation); each
+process brings its own file as a section (``kefu.core.process.Section``), loaded with them and
+read as ``rules.<process>``. A bad file fails at load with the file, the key and the fix. The
+rules carry a version (a hash of every file in the folder) that each recorded event keeps, so
+an auditor can tell which rules were in force when a decision was taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from kefu.core.calendar import BusinessCalendar, CalendarConfig
+from kefu.core.config import ConfigError, Strict, known_zone, unique
+from kefu.core.policies import Allowance, EscalationRules, SlaRules
+
+if TYPE_CHECKING:
+    from kefu.core.process import Process
+
+
+class DepartmentInfo(Strict):
+    name: str
+    name_en: str
+    timezone: str
+    case_id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
+
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: known_zone(v)))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ResponsibleDepartment(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: str
+    name_en: str
+
+
+class StaffMember(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9._-]*$")
+    name: str
+    role: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    department: str
+
+
+class DepartmentRules(Strict):
+    department: DepartmentInfo
+    roles: list[str] = Field(min_length=1)
+    departments: list[ResponsibleDepartment] = Field(min_length=1)
+    staff: list[StaffMember] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DepartmentRules":
+        dept_ids = [d.id for d in self.departments]
+        unique("departments", dept_ids)
+        unique("staff", [s.id for s in self.staff])
+        for i, member in enumerate(self.staff):
+            if member.role not in self.roles:
+                raise ValueError(f"staff.{i}.role: {member.role!r} is not one of roles {self.roles}")
+            if member.department not in dept_ids:
+                raise ValueError(
+                    f"staff.{i}.department: {member.department!r} is not one of departments {dept_ids}"
+                )
+        return self
+
+
+class CalendarRules(Strict):
+    default: str
+    calendars: dict[str, CalendarConfig]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> "CalendarRules":
+        if self.default not in self.calendars:
+            raise ValueError(f"default: unknown calendar {self.default!r}; use one of {list(self.calendars)}")
+        return self
+
+
+
+class Rules:
+    """Everything kefu decides by, validated; ``version`` names this exact set of files. Each
+    process's section is an attribute named after it (``rules.order``)."""
+
+    def __init__(self, directory: Path, version: str, department: DepartmentRules, calendars: CalendarRules,
+                 sla: SlaRules, escalation: EscalationRules, sections: dict[str, BaseModel]) -> None:
+        self.directory, self.version = directory, version
+        self.department, self.calendars, self.sla, self.escalation = department, calendars, sla, escalation
+        self.sections = sections
+        self._calendars: dict[str, BusinessCalendar] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"the rules have no {name!r} (sections: {sorted(sections)})")
+
+    def staff_member(self, staff_id: str) -> StaffMember | None:
+        return next((s for s in self.department.staff if s.id == staff_id), None)
+
+    def responsible_department(self, dept_id: str) -> ResponsibleDepartment | None:
+        return next((d for d in self.department.departments if d.id == dept_id), None)
+
+    def sla_for(self, process: str, step: str, severity: str | None) -> tuple[Allowance, str]:
+        """The allowed time for a step and the policy that says so (first match wins)."""
+        index, policy = self.sla.policy_for(process, step, severity)
+        return policy.allow, f"sla.yaml policies.{index}: {process} {step} {'/'.join(policy.severity or ['any'])} {policy.allow.text}"
+
+    def calendar(self, name: str | None = None) -> BusinessCalendar:
+        name = name or self.sla.calendar
+        if name not in self._calendars:
+            self._calendars[name] = BusinessCalendar(self.calendars.calendars[name])
+        return self._calendars[name]
+
+
+# The files every process shares.
+_SHARED: dict[str, type[BaseModel]] = {
+    "department.yaml": DepartmentRules,
+    "calendar.yaml": CalendarRules,
+    "sla.yaml": SlaRules,
+    "escalation.yaml": EscalationRules,
+}
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(str(path), "(file)", "missing", f"create {path.name} (see the shipped config/ for an example)")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(str(path), where, f"not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax")
+
+
+def _explain(path: Path, exc: ValidationError) -> ConfigError:
+    error = exc.errors()[0]
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    # Cross-field checks put their own dotted key at the front of the message.
+    if error["type"] == "value_error" and ": " in message and not error["loc"]:
+        key, message = message.split(": ", 1)
+    fixes = {
+        "missing": "add this key",
+        "extra_forbidden": "remove this key or check its spelling",
+        "string_pattern_mismatch": "use the form the pattern asks for",
+    }
+    fix = fixes.get(error["type"]) or (message.split("; ", 1)[1] if "; " in message else "correct the value")
+    problem = message.split("; ", 1)[0]
+    if error["type"] == "missing":
+        problem = "missing"
+    return ConfigError(str(path), key, problem, fix)
+
+
+# The folder each rules version loaded in this process came from.
+LOADED_FROM: dict[str, Path] = {}
+
+
+def version_of(directory: Path) -> str:
+    """A short hash of every rule and template file: the rules' identity in the record."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
+    """Read and validate a config folder with the sections of ``processes``; raises
+    :class:`ConfigError` naming the file and key."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(str(directory), "(folder)", "not a folder", "point KEFU_CONFIG_DIR at a config folder")
+    parsed = {name: _parse(directory / name, model) for name, model in _SHARED.items()}
+    sections = {p.config.name: _parse(directory / p.config.file, p.config.model) for p in processes if p.config}
+    version = version_of(directory)
+    rules = Rules(directory=directory, version=version, department=parsed["department.yaml"],  # type: ignore[arg-type]
+                  calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"],  # type: ignore[arg-type]
+                  escalation=parsed["escalation.yaml"], sections=sections)  # type: ignore[arg-type]
+    _check_deadline_rules(rules, processes)
+    for process in processes:
+        if process.config is not None and process.config.check is not None:
+            for key, problem, fix in process.config.check(rules):
+                raise ConfigError(str(directory / process.config.file), key, problem, fix)
+    LOADED_FROM[version] = directory  # kefu.core.snapshots records these files for replay
+    return rules
+
+
+def _parse(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise _explain(path, exc) from None
+
+
+def _check_deadline_rules(rules: Rules, processes: Sequence["Process"]) -> None:
+    """Every process's deadline steps have a policy for each of its severities; every policy and
+    ladder names what exists."""
+    directory, department, calendars, sla, escalation = (rules.directory, rules.department, rules.calendars,
+                                                          rules.sla, rules.escalation)
+    steps = {p.name: p.deadline_steps for p in processes}
+    severities = {p.name: list(p.severities(rules)) for p in processes}
+    sla_file, ladder_file = str(directory / "sla.yaml"), str(directory / "escalation.yaml")
+    if sla.calendar not in calendars.calendars:
+        raise ConfigError(sla_file, "calendar", f"unknown calendar {sla.calendar!r}",
+                          f"use one of {list(calendars.calendars)} from calendar.yaml")
+    for i, policy in enumerate(sla.policies):
+        if policy.process not in steps:
+            raise ConfigError(sla_file, f"policies.{i}.process", f"unknown process {policy.process!r}",
+                              f"use one of {list(steps)}")
+        if policy.step not in steps[policy.process]:
+            raise ConfigError(sla_file, f"policies.{i}.step", f"{policy.process} has no step {policy.step!r}",
+                              f"use one of {list(steps[policy.process])}")
+        for severity in policy.severity or []:
+            if severity not in severities[policy.process]:
+                raise ConfigError(sla_file, f"policies.{i}.severity", f"unknown severity {severity!r}",
+                                  f"use one of {severities[policy.process]}" if severities[policy.process]
+                                  else f"{policy.process} has no severities; remove severity")
+    for process, process_steps in steps.items():
+        for step in process_steps:
+            for severity in severities[process] or [None]:
+                if not any(p.matches(process, step, severity) for p in sla.policies):
+                    raise ConfigError(sla_file, "policies", f"no policy matches {process} {step} {severity or ''}".strip(),
+                                      f"add a policy for process {process}, step {step}")
+    targets = {"owner", *department.roles}
+    for name, rungs in escalation.ladders.items():
+        for j, rung in enumerate(rungs):
+            if rung.notify not in targets:
+                raise ConfigError(ladder_file, f"ladders.{name}.{j}.notify", f"unknown recipient {rung.notify!r}",
+                                  f"use owner or a role from department.yaml: {department.roles}")
+
+

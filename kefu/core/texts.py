@@ -1,0 +1,45 @@
+"""Customer and staff texts, rendered from the bilingual templates in ``config/templates``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from kefu.core.rules import Rules
+
+
+@lru_cache(maxsize=8)
+def _environment(directory: str) -> jinja2.Environment:
+    # StrictUndefined: a template that names a value kefu does not give fails loudly, at once.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_file(rules: Rules, path: str, **values: Any) -> str:
+    """Render ``config/templates/<path>``."""
+    env = _environment(str(rules.directory / "templates"))
+    return env.get_template(path).render(
+        department_name=rules.department.department.name,
+        department_name_en=rules.department.department.name_en,
+        **values,
+    ).strip()
+
+
+def local_time(rules: Rules, at: datetime) -> str:
+    """A business time as the department reads it: ``2026-11-23 09:30 (UTC+08:00)``."""
+    local = at.astimezone(rules.department.department.zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough for staff to recognise, not enough to misuse."""
+    digits = phone.replace(" ", "").replace("-", "")
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "****" + digits[-4:]

@@ -1,0 +1,1 @@
+"""``kefu demo``: a working day of the department (``day``), one module per process's scenes."""

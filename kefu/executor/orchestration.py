@@ -1,0 +1,138 @@
+"""kefu's side of Prefect: start a case's flow run, and wake it when a person has answered.
+
+The case record is the truth; these functions only make the executor catch up with it.
+They are safe to call at any moment: a run that is gone is replaced, a run that is busy is
+waited for, a run already past the step is left alone.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kefu import processes, runtime
+from kefu.core import casework
+from models.case import CaseState
+
+_deployment_ids: dict[str, Any] = {}
+
+
+def _client():  # type: ignore[no-untyped-def]
+    from prefect.client.orchestration import get_client
+
+    return get_client(sync_client=True)
+
+
+def start_run(case: CaseState, attempt: int = 0) -> str:
+    """Create the case's flow run: named after the case, tagged ``case:<id>``."""
+    with _client() as client:
+        name = processes.of(case.process).deployment
+        if name not in _deployment_ids:
+            _deployment_ids[name] = client.read_deployment_by_name(name).id
+        run = client.create_flow_run_from_deployment(
+            _deployment_ids[name], parameters={"case_id": case.case_id},
+            name=f"{case.case_id} {case.intake.get('name', '')}".strip(),
+            tags=[f"case:{case.case_id}", f"kind:{case.kind}"] + ([f"severity:{case.severity}"] if case.severity else []),
+            idempotency_key=f"{case.case_id}:{attempt}",
+        )
+    casework.link_flow_run(runtime.store(), runtime.rules(), case.case_id, str(run.id))
+    return str(run.id)
+
+
+def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float = 20.0) -> str:
+    """After the CLI recorded ``step``, move the case's run on. Returns what was done."""
+    from prefect.exceptions import ObjectNotFound
+
+    if case.flow_run_id is None:
+        start_run(case)
+        return "started"
+    deadline = time.monotonic() + wait_seconds
+    with _client() as client:
+        while True:
+            try:
+                run = client.read_flow_run(case.flow_run_id)
+            except ObjectNotFound:
+                start_run(case, attempt=_attempt(case))
+                return "restarted (the old run is gone)"
+            state = run.state
+            if state is not None and state.is_paused():
+                key = state.state_details.pause_key or ""
+                if not key.startswith(f"{step}-"):
+                    return "already moving on"
+                result = client.resume_flow_run(run.id, run_input=data)
+                if result.status.value == "ACCEPT":
+                    return "resumed"
+                # Prefect marks a run Suspended before it saves the form's schema: a resume in
+                # between is rejected ("Run input schema not found"). Ask again until it sticks.
+                reason = getattr(result.details, "reason", "") or result.status.value
+                if time.monotonic() > deadline:
+                    if _FORM_NEVER_SAVED in reason:
+                        return _replace(client, run, case)
+                    return f"not woken (Prefect said: {reason}); run `kefu case sync {case.case_id}`"
+                time.sleep(0.25)
+                continue
+            if state is None or state.is_final():
+                start_run(case, attempt=_attempt(case))
+                return "restarted"
+            if time.monotonic() > deadline:
+                # Still running towards this step: it will read the record when it gets there.
+                return f"running ({state.type.value.lower()})"
+            time.sleep(0.25)
+
+
+def _attempt(case: CaseState) -> int:
+    return case.flow_runs_linked
+
+
+def catch_up(case: CaseState) -> str:
+    """Bring the case's run in line with its record (after Prefect was down, or a run was lost)."""
+    from prefect.exceptions import ObjectNotFound
+
+    if case.flow_run_id is None:
+        if case.status == "closed":
+            return "closed (no run needed)"
+        start_run(case)
+        return "started"
+    with _client() as client:
+        try:
+            run = client.read_flow_run(case.flow_run_id)
+        except ObjectNotFound:
+            run = None
+        if run is None or run.state is None or run.state.is_final():
+            if case.status == "closed":
+                return "closed"
+            start_run(case, attempt=_attempt(case))
+            return "restarted"
+        if run.state.is_paused():
+            step, round_ = _waiting_at(run.state.state_details.pause_key or "")
+            decision = case.decision(step, round_)
+            if decision is not None:
+                data = {k: v for k, v in decision.items() if k not in ("round", "at")}
+                result = client.resume_flow_run(run.id, run_input=data)
+                if result.status.value != "ACCEPT" and _FORM_NEVER_SAVED in (getattr(result.details, "reason", "") or ""):
+                    return _replace(client, run, case)
+                return f"resumed past {step}"
+            return f"waiting at {step}"
+        return run.state.type.value.lower()
+
+
+# Prefect's answer to a resume of a run whose form (input schema) is not saved. A suspending run
+# saves the schema after it is marked Suspended; if that write fails (a busy Prefect database:
+# "database is locked" on SQLite) the process has already ended, and the run can never be resumed.
+_FORM_NEVER_SAVED = "schema not found"
+
+
+def _replace(client: Any, run: Any, case: CaseState) -> str:
+    """Cancel a run that can never be resumed and start the case again in a new one: the record
+    holds every decision, so the new run goes straight to where the case stands."""
+    from prefect.states import Cancelled
+
+    client.set_flow_run_state(run.id, Cancelled(message="replaced: its form was never saved, so it could not resume"),
+                              force=True)
+    start_run(case, attempt=_attempt(case))
+    return "restarted (the waiting run's form was never saved)"
+
+
+def _waiting_at(pause_key: str) -> tuple[str, int]:
+    step, round_, _refusals = pause_key.rsplit("-", 2)
+    return step, int(round_)

@@ -1,0 +1,355 @@
+"""The complaint process's decisions (PROCESSES.md P1): what each command and each step records,
+for complaints and for their short branch, consultations and queries.
+
+The CLI and the flow's tasks both call these functions, so a decision made in the dashboard
+form and the same decision made on the command line end in the same event. Each records
+through :func:`record`: the shared write path, with the complaint's step deadlines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from kefu.core import casework, clock
+from kefu.core.assignment import assign_owner
+from kefu.core.casework import SYSTEM, open_deadline
+from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
+from kefu.core.refusals import InputRefused, refusal_from_validation, unknown_staff
+from kefu.core.rules import Rules
+from kefu.core.store import CaseStore, NewEvent
+from kefu.core.texts import local_time, mask_phone, render_file
+from models.case import CaseState, EventType, StaffInput
+from models.complaint import (
+    CONTACT,
+    CONTACT_INPUTS,
+    HUMAN_STEPS,
+    INPUTS,
+    PROCESS,
+    STEP_EVENT,
+    ComplaintEvent,
+    ContactRegistration,
+    Step,
+    chosen_option,
+    complaint_of,
+)
+
+# What to write instead, per field, when an input's shape is wrong.
+FIELD_FIXES = {
+    **SHARED_FIXES,
+    "content": "write what the customer said",
+    "name": "give the complainant's name",
+    "received_at": "give an ISO-8601 time with its UTC offset, e.g. 2026-11-23T09:30:00+08:00",
+    "options": "give at least one --option",
+    "choice": "choose an option by its number, 1 for the first",
+    "signature": "add --signature with the customer's name",
+    "department": "with --upheld give --department (see `kefu config show`); with --not-upheld give none",
+}
+# Which CLI command answers each human step (for error messages that say what to do).
+COMMANDS = {
+    Step.ANSWER: "kefu contact answer",
+    Step.JUDGEMENT: "kefu complaint judge",
+    Step.INVESTIGATION: "kefu complaint investigate",
+    Step.PROPOSAL: "kefu complaint propose",
+    Step.APPROVAL: "kefu complaint approve",
+    Step.IMPLEMENTATION: "kefu complaint implement",
+    Step.REVIEW: "kefu complaint review",
+}
+
+
+def render(rules: Rules, template: str, **values: Any) -> str:
+    """Render one of the customer texts named in ``complaint.yaml`` (``templates.<template>``)."""
+    return render_file(rules, getattr(rules.complaint.templates, template), **values)
+
+
+# -- the write path, with the complaint's step deadlines -----------------------------------------
+
+def step_deadlines(rules: Rules, before: CaseState, events: list[NewEvent]) -> list[NewEvent]:
+    """Close the deadline of the step a case leaves and open one for the human step it enters; a
+    complaint's resolution deadline opens with its registration and is met when it closes."""
+    extra: list[NewEvent] = []
+    for (step_before, round_before, status_before), after, event in casework.replayed(before, events):
+        if event.type == ComplaintEvent.REGISTERED and after.process == PROCESS:
+            extra.append(open_deadline(rules, after, "resolution", 1, event))
+        if (after.step, after.round) != (step_before, round_before):
+            if step_before in HUMAN_STEPS and any(
+                d.step == step_before and d.round == round_before and d.met_at is None for d in after.deadlines
+            ):
+                extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at,
+                                      {"step": str(step_before), "round": round_before}))
+            if after.step in HUMAN_STEPS:
+                extra.append(open_deadline(rules, after, str(after.step), after.round, event))
+        if status_before == "open" and after.status == "closed" and after.process == PROCESS:
+            extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at, {"step": "resolution", "round": 1}))
+    return extra
+
+
+def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
+           also: Callable[[Session, CaseState], None] | None = None) -> CaseState:
+    return casework.record(store, rules, case_id, decide, also, follow=step_deadlines)
+
+
+# -- 1. intake -----------------------------------------------------------------------------------
+
+def classify(rules: Rules, reg: ContactRegistration) -> tuple[str, str | None, str]:
+    """Kind and severity of a contact, and what decided them (the agent, a keyword rule, the default)."""
+    kind, severity, basis = reg.kind, reg.severity, []
+    content = reg.content.lower()
+    for i, rule in enumerate(rules.complaint.classification):
+        hit = next((word for word in rule.any_of if word.lower() in content), None)
+        if hit is None:
+            continue
+        if rule.kind and kind is None:
+            kind = rule.kind
+            basis.append(f"classification.{i} ({hit})")
+        if rule.severity and severity is None:
+            severity = rule.severity
+            basis.append(f"classification.{i} ({hit})")
+    if reg.kind:
+        basis.insert(0, "kind given at intake")
+    if reg.severity:
+        basis.insert(0, "severity given at intake")
+    if kind is None:
+        kind = rules.complaint.default_kind
+        basis.append("default_kind")
+    process = rules.complaint.kinds[kind]
+    if process == CONTACT:
+        severity = None
+    elif severity is None:
+        severity = rules.complaint.default_severity
+        basis.append("default_severity")
+    return kind, severity, "; ".join(basis)
+
+
+def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -> CaseState:
+    """Fill the Complaint Register and classify the contact (step 1, 投诉受理)."""
+    if reg.channel not in rules.complaint.channels:
+        raise InputRefused("channel", f"unknown channel {reg.channel!r}",
+                           f"use one of {', '.join(rules.complaint.channels)}")
+    if reg.kind is not None and reg.kind not in rules.complaint.kinds:
+        raise InputRefused("kind", f"unknown kind {reg.kind!r}", f"use one of {', '.join(rules.complaint.kinds)}")
+    if reg.severity is not None and reg.severity not in rules.complaint.severities:
+        raise InputRefused("severity", f"unknown severity {reg.severity!r}",
+                           f"use one of {', '.join(rules.complaint.severities)}")
+    if reg.by != "intake" and rules.staff_member(reg.by) is None:
+        raise unknown_staff(reg.by)
+    kind, severity, basis = classify(rules, reg)
+    process = rules.complaint.kinds[kind]
+    owner = assign_owner(store, rules, reg.by)
+    received_at = clock.as_utc(reg.received_at) if reg.received_at else clock.now()
+    if received_at > clock.now():
+        raise InputRefused("received_at", "is in the future", "give the time the customer actually contacted us")
+    payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
+    payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
+                   received_at=received_at.isoformat(), owner=owner)
+    first = NewEvent(ComplaintEvent.REGISTERED, reg.by, received_at, payload)
+    events = [first] + step_deadlines(rules, CaseState(case_id=""), [first])
+    day = received_at.astimezone(rules.department.department.zone).strftime("%Y%m%d")
+    return store.create(rules.department.department.case_id_prefix, day, process, reg.name, events, rules.version)
+
+
+def acknowledge(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
+    """Tell the customer the complaint is registered and when to expect a judgement."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if "acknowledgement" in state.notices:
+            return []
+        judgement = next(d for d in state.deadlines if d.step == Step.JUDGEMENT)
+        text = render(rules, "acknowledgement", name=state.intake["name"], case_id=case_id,
+                      received_at_local=local_time(rules, state.opened_at),
+                      judgement_due_local=local_time(rules, judgement.due_at))
+        return [_notice(state, "acknowledgement", text, "ack")]
+
+    return record(store, rules, case_id, decide)
+
+
+def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
+    """Major and crisis complaints are reported upward at once (the e-mail goes out with the escalation engine)."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        role = rules.complaint.notify_at_intake.get(state.severity or "")
+        if role is None or complaint_of(state).notifications:
+            return []
+        recipients = [s.id for s in rules.department.staff if s.role == role]
+        return [NewEvent(ComplaintEvent.MANAGER_NOTIFICATION_REQUESTED, SYSTEM, clock.now(), {
+            "severity": state.severity, "role": role, "recipients": recipients,
+            "rule": f"complaint.yaml notify_at_intake.{state.severity}",
+        }, idem_key="notify-at-intake")]
+
+    def queue_alerts(session: Session, state: CaseState) -> None:
+        from kefu.escalation import mail
+        from kefu.settings import get_settings
+
+        request = complaint_of(state).notifications[-1]
+        owner = rules.staff_member(state.owner or "")
+        run_url = get_settings().dashboard_url + (f"/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else "")
+        case = {"case_id": case_id, "customer_name": state.intake["name"],
+                "phone_masked": mask_phone(state.intake.get("phone", "")), "severity": state.severity,
+                "content": state.intake["content"], "received_at": local_time(rules, state.opened_at),  # type: ignore[arg-type]
+                "owner_name": f"{owner.name} ({owner.id})" if owner else "-", "case_url": run_url,
+                "rule": request["rule"]}
+        for recipient in request["recipients"]:
+            member = rules.staff_member(recipient)
+            subject, text, html = mail.render_message(rules.directory, "escalation/intake_alert",
+                                                      recipient=member.model_dump(), case=case)  # type: ignore[union-attr]
+            mail.enqueue(session, key=f"intake-alert:{case_id}:{recipient}", to=[member.email],  # type: ignore[union-attr]
+                         subject=subject, text=text, html=html)
+
+    return record(store, rules, case_id, decide, also=queue_alerts)
+
+
+# -- the human steps -----------------------------------------------------------------------------
+
+def parse_input(step: str, data: dict) -> StaffInput:
+    """Shape-check a human input of a complaint or consultation (the CLI's and the dashboard's)."""
+    try:
+        return {**INPUTS, **CONTACT_INPUTS}[step].model_validate(data)
+    except ValidationError as exc:
+        raise refusal_from_validation(exc, FIELD_FIXES) from None
+
+
+def check_input(rules: Rules, state: CaseState, step: str, data: StaffInput) -> None:
+    """The rules a human input must meet beyond its shape; raises :class:`InputRefused`."""
+    if state.status != "open":
+        raise InputRefused("case", f"{state.case_id} is closed ({state.outcome})", "nothing more can be recorded")
+    if state.step != step:
+        waiting = COMMANDS.get(state.step, "kefu itself (no person is needed now)")  # type: ignore[call-overload]
+        raise InputRefused("step", f"{state.case_id} waits at {str(state.step)!r}, not {str(step)!r}",
+                           f"the next action is `{waiting}`; see `kefu case show {state.case_id}`")
+    member = rules.staff_member(data.by)
+    if member is None:
+        raise unknown_staff(data.by)
+    allowed = rules.complaint.roles_for(step, state.severity)
+    if member.role not in allowed:
+        where = f"permissions.{step}" + (f".{state.severity}" if isinstance(rules.complaint.permissions[step], dict) else "")
+        raise InputRefused(
+            "by", f"{member.id} ({member.role}) may not act here: {step} of a {state.severity or state.kind} case needs "
+                  f"one of: {', '.join(allowed)} (config complaint.yaml {where})",
+            f"ask one of {', '.join(s.id for s in rules.department.staff if s.role in allowed)}")
+    if step == Step.JUDGEMENT and data.upheld and rules.responsible_department(data.department) is None:  # type: ignore[attr-defined]
+        raise InputRefused("department", f"unknown department {data.department!r}",  # type: ignore[attr-defined]
+                           f"use one of {', '.join(d.id for d in rules.department.departments)}")
+    if step == Step.APPROVAL:
+        options = state.decision(Step.PROPOSAL, state.round)["options"]  # type: ignore[index]
+        if data.choice > len(options):  # type: ignore[attr-defined]
+            raise InputRefused("choice", f"there are {len(options)} options in round {state.round}",
+                               f"choose a number from 1 to {len(options)}")
+
+
+def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: StaffInput) -> CaseState:
+    """Record a person's answer to a human step, if the rules allow it; else :class:`InputRefused`."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        check_input(rules, state, step, data)
+        payload = data.model_dump(mode="json", exclude={"by"})
+        payload["round"] = state.round
+        return [NewEvent(STEP_EVENT[Step(step)], data.by, clock.now(), payload, idem_key=f"{step}:{state.round}")]
+
+    return record(store, rules, case_id, decide)
+
+
+# -- the automated steps -------------------------------------------------------------------------
+
+def _notice(state: CaseState, purpose: str, text: str, key: str, round_: int | None = None) -> NewEvent:
+    payload = {"purpose": purpose, "channel": state.intake.get("channel"), "to": state.intake.get("phone"),
+               "text": text}
+    if round_ is not None:
+        payload["round"] = round_
+    return NewEvent(EventType.CUSTOMER_NOTIFIED, SYSTEM, clock.now(), payload, idem_key=key)
+
+
+def send_not_upheld_reply(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
+    """Not upheld: reply tactfully, with the reason, and clear the misunderstanding."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if "not_upheld_reply" in state.notices:
+            return []
+        reason = state.decision(Step.JUDGEMENT)["reason"]  # type: ignore[index]
+        text = render(rules, "not_upheld_reply", name=state.intake["name"], case_id=case_id, reason=reason)
+        return [_notice(state, "not_upheld_reply", text, "not-upheld-reply")]
+
+    return record(store, rules, case_id, decide)
+
+
+def record_discipline(store: CaseStore, rules: Rules, case_id: str, round_: int) -> CaseState:
+    """The disciplinary note for the directly responsible person and the department head."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if round_ in complaint_of(state).discipline:
+            return []
+        judgement = state.decision(Step.JUDGEMENT)
+        investigation = state.decision(Step.INVESTIGATION)
+        department = rules.responsible_department(judgement["department"])  # type: ignore[index,arg-type]
+        note = render(rules, "discipline_note", case_id=case_id, cause=investigation["cause"],  # type: ignore[index]
+                      responsible=investigation["responsible"], option=chosen_option(state, round_),  # type: ignore[index]
+                      responsible_department=department.name, responsible_department_en=department.name_en)  # type: ignore[union-attr]
+        return [NewEvent(ComplaintEvent.DISCIPLINE_RECORDED, SYSTEM, clock.now(), {
+            "round": round_, "responsible": investigation["responsible"],  # type: ignore[index]
+            "department": judgement["department"], "note": note,  # type: ignore[index]
+        }, idem_key=f"discipline:{round_}")]
+
+    return record(store, rules, case_id, decide)
+
+
+def send_answer(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
+    """Send the consultation's or query's answer to the customer."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if "contact_answer" in state.notices:
+            return []
+        answer = state.decision(Step.ANSWER)["answer"]  # type: ignore[index]
+        text = render(rules, "contact_answer", name=state.intake["name"], answer=answer)
+        return [_notice(state, "contact_answer", text, "contact-answer")]
+
+    return record(store, rules, case_id, decide)
+
+
+def send_plan_notice(store: CaseStore, rules: Rules, case_id: str, round_: int) -> CaseState:
+    """Tell the customer the approved plan and ask whether they accept it."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if f"plan_notice:{round_}" in state.notices:
+            return []
+        text = render(rules, "plan_notice", name=state.intake["name"], case_id=case_id,
+                      option=chosen_option(state, round_))
+        return [_notice(state, "plan_notice", text, f"plan-notice:{round_}", round_)]
+
+    return record(store, rules, case_id, decide)
+
+
+def request_callback(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
+    """处理后有回访: the closed loop ends with a callback (the callback process takes it from here)."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if complaint_of(state).callback is not None:
+            return []
+        return [NewEvent(ComplaintEvent.CALLBACK_REQUESTED, SYSTEM, clock.now(), {
+            "reason": "complaint_closed", "member": state.intake.get("member", False),
+            "phone": state.intake.get("phone"), "name": state.intake.get("name"),
+        }, idem_key="callback")]
+
+    return record(store, rules, case_id, decide)
+
+
+def close(store: CaseStore, rules: Rules, case_id: str, outcome: str) -> CaseState:
+    """Close the case; archived with its outcome (not upheld cases still count in statistics)."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if state.status == "closed":
+            return []
+        return [NewEvent(EventType.CLOSED, SYSTEM, clock.now(), {"outcome": outcome}, idem_key="closed")]
+
+    return record(store, rules, case_id, decide)
+
+
+
+
+def recorder(step: str) -> Callable[[CaseStore, Rules, str, StaffInput], CaseState]:
+    """How a person's input at ``step`` is recorded (the process list's human steps)."""
+
+    def record_step(store: CaseStore, rules: Rules, case_id: str, data: StaffInput) -> CaseState:
+        return submit(store, rules, case_id, step, data)
+
+    return record_step

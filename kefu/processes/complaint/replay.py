@@ -1,0 +1,27 @@
+"""Replay checks of the complaint process (and its consultations and queries): every human
+decision was taken at the step the case waited at, by someone whose role may act there
+(complaint.yaml permissions, under the rules of the time)."""
+
+from __future__ import annotations
+
+from kefu.core.verdicts import Context, Divergence
+from models.case import CaseState, RecordedEvent
+from models.complaint import EVENT_STEP, STEP_EVENT, ComplaintEvent
+
+
+def decided_by_allowed(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A human step is answered at the step the case waits at, by someone whose role may act there."""
+    step = str(EVENT_STEP[event.type])  # type: ignore[index]
+    if state.step != step:
+        return Divergence(event.seq, event.type, "the step the case waited at", state.step, step)
+    member = context.rules.staff_member(event.actor)
+    allowed = context.rules.complaint.roles_for(step, state.severity)
+    if member is None or member.role not in allowed:
+        role = "not staff" if member is None else member.role
+        return Divergence(event.seq, event.type, f"who may decide {step} ({state.severity or state.kind})",
+                          f"one of the roles {allowed}", f"{event.actor} ({role})")
+    return None
+
+
+CHECKS = tuple((str(event_type), decided_by_allowed) for event_type in STEP_EVENT.values())
+CONTACT_CHECKS = ((str(ComplaintEvent.ANSWERED), decided_by_allowed),)

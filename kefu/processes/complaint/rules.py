@@ -1,0 +1,105 @@
+"""The complaint process's rules (config/complaint.yaml), validated like every other config file:
+channels, kinds, severities, keyword classification, who is told at intake, who may act at each
+step, and the customer texts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator, Literal
+
+from pydantic import Field, model_validator
+
+from kefu.core.config import Strict
+
+if TYPE_CHECKING:
+    from kefu.core.rules import Rules
+
+# The complaint's steps with a deadline each (sla.yaml), and the one that spans the whole case.
+STEPS = ("judgement", "investigation", "proposal", "approval", "implementation", "review")
+CASE_WIDE_DEADLINES = ("resolution",)
+CONTACT_STEPS = ("answer",)
+
+
+class ClassificationRule(Strict):
+    any_of: list[str] = Field(min_length=1)
+    kind: str | None = None
+    severity: str | None = None
+
+    @model_validator(mode="after")
+    def _decides_something(self) -> "ClassificationRule":
+        if self.kind is None and self.severity is None:
+            raise ValueError("a classification rule needs a kind or a severity")
+        return self
+
+
+class Templates(Strict):
+    acknowledgement: str
+    not_upheld_reply: str
+    plan_notice: str
+    discipline_note: str
+    contact_answer: str
+
+
+class ComplaintRules(Strict):
+    channels: list[str] = Field(min_length=1)
+    kinds: dict[str, Literal["contact", "complaint"]]
+    severities: list[str] = Field(min_length=1)
+    classification: list[ClassificationRule] = []
+    default_kind: str
+    default_severity: str
+    notify_at_intake: dict[str, str] = {}
+    permissions: dict[str, list[str] | dict[str, list[str]]]
+    templates: Templates
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ComplaintRules":
+        if self.default_kind not in self.kinds:
+            raise ValueError(f"default_kind: {self.default_kind!r} is not one of kinds {list(self.kinds)}")
+        if self.default_severity not in self.severities:
+            raise ValueError(
+                f"default_severity: {self.default_severity!r} is not one of severities {self.severities}"
+            )
+        for i, rule in enumerate(self.classification):
+            if rule.kind is not None and rule.kind not in self.kinds:
+                raise ValueError(f"classification.{i}.kind: {rule.kind!r} is not one of kinds {list(self.kinds)}")
+            if rule.severity is not None and rule.severity not in self.severities:
+                raise ValueError(
+                    f"classification.{i}.severity: {rule.severity!r} is not one of severities {self.severities}"
+                )
+        for severity in self.notify_at_intake:
+            if severity not in self.severities:
+                raise ValueError(f"notify_at_intake.{severity}: not one of severities {self.severities}")
+        for step in STEPS + CONTACT_STEPS:
+            if step not in self.permissions:
+                raise ValueError(f"permissions.{step}: missing; list the roles that may act at this step")
+            allowed = self.permissions[step]
+            if isinstance(allowed, dict):
+                for severity in self.severities:
+                    if severity not in allowed:
+                        raise ValueError(f"permissions.{step}.{severity}: missing; list the roles for this severity")
+        return self
+
+    def roles_for(self, step: str, severity: str | None) -> list[str]:
+        """The roles that may act at ``step`` of a case of ``severity`` (permissions)."""
+        allowed = self.permissions[step]
+        if isinstance(allowed, dict):
+            return allowed[severity or self.default_severity]
+        return allowed
+
+
+def complaint_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
+    """Cross-file checks of complaint.yaml: roles from department.yaml, templates that exist."""
+    complaint, roles = rules.complaint, rules.department.roles
+    for step, allowed in complaint.permissions.items():
+        lists = allowed.items() if isinstance(allowed, dict) else [(None, allowed)]
+        for severity, role_list in lists:
+            for role in role_list:
+                if role not in roles:
+                    yield (f"permissions.{step}" + (f".{severity}" if severity else ""), f"unknown role {role!r}",
+                           f"use roles from department.yaml: {roles}")
+    for severity, role in complaint.notify_at_intake.items():
+        if role not in roles:
+            yield f"notify_at_intake.{severity}", f"unknown role {role!r}", f"use roles from department.yaml: {roles}"
+    for field, template in complaint.templates.model_dump().items():
+        if not (rules.directory / "templates" / template).is_file():
+            yield (f"templates.{field}", f"template {template} not found",
+                   f"create templates/{template} or name an existing template")
