@@ -1,4 +1,5 @@
-"""The callback process's steps as Prefect tasks; each records through ``kefu.processes.callback.decisions``."""
+"""The callback process's steps as Prefect tasks; each records through its decisions
+(``kefu.processes.callback.decisions``)."""
 
 from __future__ import annotations
 

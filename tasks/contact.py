@@ -1,4 +1,4 @@
-"""The consultation/query flow's steps."""
+"""The consultation/query flow's steps (P1's short branch: its decisions live with the complaint's)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The order process's automatic steps as Prefect tasks; each records through ``kefu.processes.order.decisions``.
+"""The order process's automatic steps as Prefect tasks; each records through its decisions
+(``kefu.processes.order.decisions``).
 
 People's hand-overs are recorded by ``kefu order …`` or the dashboard's form (the generic
-``tasks.complaint.record_decision``, which ``kefu.processes.order.decisions`` plugs into)."""
+``tasks.waiting.record_decision``, which finds the order's forms in the process list)."""
 
 from __future__ import annotations
 

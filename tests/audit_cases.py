@@ -1,5 +1,6 @@
-"""Complaints taken to the end in-process, through the same kefu.processes.complaint.decisions functions the flow's tasks
-call, on the settable business clock: material for the audit tests (chain, replay, report)."""
+"""Complaints taken to the end in-process, through the same decisions the flow's tasks call
+(kefu.processes.complaint.decisions), on the settable business clock: material for the audit
+tests (chain, replay, report), and the insider's rewrite that only replay can find."""
 
 from __future__ import annotations
 

@@ -67,8 +67,8 @@ def config_show(as_json: bool = JsonOpt) -> None:
     """The effective, validated rules."""
     rules = runtime.rules()
     data = {"directory": str(rules.directory), "version": rules.version,
-            "department": rules.department.model_dump(), "complaint": rules.complaint.model_dump(),
-            "order": rules.order.model_dump(mode="json")}
+            "department": rules.department.model_dump(),
+            **{name: section.model_dump(mode="json") for name, section in rules.sections.items()}}
     import yaml
 
     emit(as_json, data, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))

@@ -59,7 +59,7 @@ class Deployment:
     name: str
     flow: str
     description: str
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # a process's deployments get ("kefu", its tag): kefu.processes.deployments
     cron: str | None = None
     interval: int | None = None
 
@@ -76,6 +76,7 @@ class Deployment:
 class Process:
     name: str
     label: str                              # how people call it: "P1 complaint handling 投诉处理"
+    tag: str                                # its deployments' tag beside "kefu": the PROCESSES.md number
     config: Section | None
     # Steps with an SLA deadline (sla.yaml must cover each, for every severity below).
     deadline_steps: tuple[str, ...]

@@ -9,6 +9,7 @@ below (docs/adding-a-process.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -97,5 +98,6 @@ def replay_checks() -> dict[str, list[tuple[str, Check]]]:
 
 
 def deployments() -> list[tuple[Process, Deployment]]:
-    """Every process's Prefect deployments (the case's own first)."""
-    return [(process, deployment) for process in PROCESSES for deployment in process.deployments]
+    """Every process's Prefect deployments (the case's own first), tagged ``kefu`` and the process's number."""
+    return [(process, replace(deployment, tags=("kefu", process.tag)))
+            for process in PROCESSES for deployment in process.deployments]

@@ -205,3 +205,12 @@ def test_case_list_accepts_the_steps_of_every_process(step):
 
 def test_case_list_refuses_a_step_no_process_has():
     assert_refused(kefu("case", "list", "--step", "remarks"), "step", "remark", "call", "judgement")
+
+
+def test_config_show_has_every_process_section():
+    """The effective rules of every process in the list (kefu.processes.PROCESSES), not a fixed few."""
+    result = kefu("config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"department", "complaint", "callback", "order"} <= set(data)
+    assert data["callback"]["quiet_hours"]["daily"] and data["order"]["chain"]["payment"]

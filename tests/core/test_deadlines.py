@@ -1,6 +1,6 @@
 """Step deadlines on the business calendar, their escalation rungs, the customer's clock,
-recomputation after a config change, the intake alert and owner assignment (kefu.processes.complaint.decisions,
-kefu.core.deadlines), on SQLite and PostgreSQL.
+recomputation after a config change, the intake alert and owner assignment (kefu.core.deadlines,
+kefu.core.casework, kefu.processes.complaint.decisions), on SQLite and PostgreSQL.
 
 Sources: issue "Deadlines that cannot be missed quietly" (working hours, public holidays
 incl. China's adjusted working days 调休, a ladder at 50/100/150/200 %, a stopped clock while

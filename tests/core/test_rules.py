@@ -80,7 +80,7 @@ def test_staff_in_an_unknown_department_is_refused(config_copy):
     assert error.fix
 
 
-# Step deadlines (sla.yaml), the ladder and the calendar: tests/kefu/test_sla_rules.py.
+# Step deadlines (sla.yaml), the ladder and the calendar: the sections below.
 
 
 def test_an_unknown_time_zone_is_refused(config_copy):

@@ -10,18 +10,18 @@ from models.callback import CALL, PROCESS, CallAttemptInput
 CALLBACK = Process(
     name=PROCESS,
     label="P2 callback guarantee 回访",
+    tag="p2",
     config=Section("callback", "callback.yaml", CallbackRules, callback_problems),
     deadline_steps=CALLBACK_STEPS,
     human_steps=(HumanStep(CALL, CallAttemptInput, decisions.record_attempt, "kefu callback record"),),
     deployments=(
         Deployment("callback", "flows/callback.py:callback",
-                   "P2 callback 回访 — one run per callback, never in the customer's quiet hours.",
-                   tags=("kefu", "p2")),
+                   "P2 callback 回访 — one run per callback, never in the customer's quiet hours."),
         # Key customers and occasions are picked from the archive once a day: 00:30 UTC = 08:30 in
         # Shanghai, before the agents' first calls (each pick is idempotent per period and occasion).
         Deployment("callback-selection", "flows/callback.py:callback_selection",
                    "P2 callback selection — key customers (每两个月一次) and occasions from config/callback.yaml.",
-                   tags=("kefu", "p2"), cron="30 0 * * *"),
+                   cron="30 0 * * *"),
     ),
     field_fixes=decisions.FIELD_FIXES,
     form_description=lambda rules, case, step, round_: decisions.form_description(rules, case, round_),

@@ -19,14 +19,14 @@ def _human_steps(inputs: dict[str, type[StaffInput]]) -> tuple[HumanStep, ...]:
 COMPLAINT = Process(
     name=PROCESS,
     label="P1 complaint handling 投诉处理",
+    tag="p1",
     config=Section("complaint", "complaint.yaml", ComplaintRules, complaint_problems),
     deadline_steps=STEPS + CASE_WIDE_DEADLINES,
     severities=lambda rules: rules.complaint.severities,
     human_steps=_human_steps(INPUTS),
     automatic_steps=(Step.REPLY, Step.REMEDY, Step.CLOSING),
     deployments=(Deployment("complaint", "flows/complaint.py:complaint",
-                            "P1 complaint handling 投诉处理 — one run per complaint, suspended at each human step.",
-                            tags=("kefu", "p1")),),
+                            "P1 complaint handling 投诉处理 — one run per complaint, suspended at each human step."),),
     field_fixes=decisions.FIELD_FIXES,
     replay_checks=replay.CHECKS,
 )
@@ -34,13 +34,13 @@ COMPLAINT = Process(
 CONTACT = Process(
     name=CONTACT_NAME,
     label="P1 consultations 咨询 and queries 查询",
+    tag="p1",
     config=None,  # complaint.yaml says who may answer (permissions.answer)
     deadline_steps=CONTACT_STEPS,
     human_steps=_human_steps(CONTACT_INPUTS),
     automatic_steps=(Step.CLOSING,),
     deployments=(Deployment("contact", "flows/contact.py:contact",
-                            "Consultations 咨询 and queries 查询 — answered and closed.",
-                            tags=("kefu", "p1")),),
+                            "Consultations 咨询 and queries 查询 — answered and closed."),),
     field_fixes=decisions.FIELD_FIXES,
     replay_checks=replay.CONTACT_CHECKS,
 )

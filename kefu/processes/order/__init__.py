@@ -10,13 +10,13 @@ from models.order import INPUTS, PROCESS
 ORDER = Process(
     name=PROCESS,
     label="P3 order follow-up 订单跟踪",
+    tag="p3",
     config=Section("order", "order.yaml", OrderRules, order_problems),
     deadline_steps=ORDER_DEADLINE_STEPS,
     human_steps=tuple(HumanStep(step, model, decisions.recorder(step), decisions.COMMANDS[step])
                       for step, model in INPUTS.items()),
     deployments=(Deployment("order", "flows/order.py:order",
-                            "P3 order follow-up 订单跟踪 — one run per order, from receipt to the buyer's receipt.",
-                            tags=("kefu", "p3")),),
+                            "P3 order follow-up 订单跟踪 — one run per order, from receipt to the buyer's receipt."),),
     field_fixes=decisions.FIELD_FIXES,
     commands=decisions.CHASE_REPLY_COMMAND,
     form_description=decisions.form_description,

@@ -1,4 +1,5 @@
-"""The complaint process's rules, checked in the domain layer (kefu.processes.complaint.decisions), on SQLite.
+"""The complaint process's rules, checked in the domain layer (kefu.processes.complaint.decisions),
+on SQLite.
 
 Sources: PROCESSES.md P1; config/complaint.yaml and config/department.yaml (which cite
 seed 002 and mark "our choice" where the seeds say nothing)."""
