@@ -163,9 +163,9 @@ KEFU_MODULE = [sys.executable, "-m", "kefu.cli"]
 def demo_day(tmp_path_factory) -> DemoDay:
     """The demo's working day, run exactly as a new user runs it (its own Prefect server and runner
     on a free port, the embedded default), once per test process: tests/demo/test_day.py judges the
-    day itself, tests/flows/test_audit_e2e.py its audit. Under xdist each worker that needs it runs
-    its own day (measured: the "demo-day" group did not keep both tests on one worker). Nothing of
-    the calling shell's kefu or Prefect settings leaks in."""
+    day itself, tests/flows/test_audit_e2e.py its audit; the "demo-day" xdist group keeps both on
+    one worker (with pytest < 9.2: pyproject.toml). Nothing of the calling shell's kefu or Prefect
+    settings leaks in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
