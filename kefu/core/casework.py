@@ -9,7 +9,7 @@ and decide again. Steps that may run twice record once (idempotency keys).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 from sqlmodel import Session
 
@@ -44,6 +44,34 @@ def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseS
         except ConcurrentChange:
             continue
     raise ConcurrentChange(f"{case_id} kept changing while recording; try again")
+
+
+def step_deadlines(human_steps: Collection[str], case_wide: Mapping[str, Sequence[str]] | None = None) -> Follow:
+    """The deadlines of a process that moves step by step: leaving a human step meets its deadline,
+    entering one (in a new round too) opens its own. ``case_wide`` (process → steps: a complaint's
+    resolution) open with the case's first event and are met when it closes."""
+    spans = case_wide or {}
+
+    def follow(rules: Rules, before: CaseState, events: list[NewEvent]) -> list[NewEvent]:
+        extra: list[NewEvent] = []
+        for (step_before, round_before, status_before), after, event in replayed(before, events):
+            spanning = spans.get(after.process, ())
+            if after.last_seq == 1:  # the case's first event
+                extra.extend(open_deadline(rules, after, step, 1, event) for step in spanning)
+            if (after.step, after.round) != (step_before, round_before):
+                if step_before in human_steps and any(
+                    d.step == step_before and d.round == round_before and d.met_at is None for d in after.deadlines
+                ):
+                    extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at,
+                                          {"step": str(step_before), "round": round_before}))
+                if after.step in human_steps:
+                    extra.append(open_deadline(rules, after, str(after.step), after.round, event))
+            if status_before == "open" and after.status == "closed":
+                extra.extend(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at, {"step": step, "round": 1})
+                             for step in spanning)
+        return extra
+
+    return follow
 
 
 def replayed(before: CaseState, events: list[NewEvent]) -> Iterator[tuple[tuple[str | None, int, str], CaseState, NewEvent]]:

@@ -15,12 +15,13 @@ from sqlmodel import Session
 
 from kefu.core import casework, clock
 from kefu.core.assignment import assign_owner
-from kefu.core.casework import SYSTEM, open_deadline
+from kefu.core.casework import SYSTEM
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
 from kefu.core.refusals import InputRefused, refusal_from_validation, unknown_staff
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time, mask_phone, render_file
+from kefu.processes.complaint.rules import CASE_WIDE_DEADLINES
 from models.case import CaseState, EventType, StaffInput
 from models.complaint import (
     CONTACT,
@@ -66,24 +67,9 @@ def render(rules: Rules, template: str, **values: Any) -> str:
 
 # -- the write path, with the complaint's step deadlines -----------------------------------------
 
-def step_deadlines(rules: Rules, before: CaseState, events: list[NewEvent]) -> list[NewEvent]:
-    """Close the deadline of the step a case leaves and open one for the human step it enters; a
-    complaint's resolution deadline opens with its registration and is met when it closes."""
-    extra: list[NewEvent] = []
-    for (step_before, round_before, status_before), after, event in casework.replayed(before, events):
-        if event.type == ComplaintEvent.REGISTERED and after.process == PROCESS:
-            extra.append(open_deadline(rules, after, "resolution", 1, event))
-        if (after.step, after.round) != (step_before, round_before):
-            if step_before in HUMAN_STEPS and any(
-                d.step == step_before and d.round == round_before and d.met_at is None for d in after.deadlines
-            ):
-                extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at,
-                                      {"step": str(step_before), "round": round_before}))
-            if after.step in HUMAN_STEPS:
-                extra.append(open_deadline(rules, after, str(after.step), after.round, event))
-        if status_before == "open" and after.status == "closed" and after.process == PROCESS:
-            extra.append(NewEvent(EventType.DEADLINE_MET, SYSTEM, event.at, {"step": "resolution", "round": 1}))
-    return extra
+# Leaving a human step meets its deadline, entering one opens its own; a complaint's resolution
+# deadline spans the whole case (a consultation has none).
+step_deadlines = casework.step_deadlines(HUMAN_STEPS, case_wide={PROCESS: CASE_WIDE_DEADLINES})
 
 
 def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseState], list[NewEvent]],
