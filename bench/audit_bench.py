@@ -44,7 +44,7 @@ from kefu.processes import load_rules  # noqa: E402
 from models.records import Case, CaseEvent  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-LOG = REPO.parent / "shared" / "data" / "helpdesk_italy.csv"
+LOG = REPO / "tests" / "data" / "helpdesk_italy.csv.gz"
 MAPPING = REPO / "docs" / "mappings" / "helpdesk_italy.yaml"
 
 
