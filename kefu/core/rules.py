@@ -9,6 +9,7 @@ an auditor can tell which rules were in force when a decision was taken.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -141,7 +142,17 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _explain(path: Path, exc: ValidationError) -> ConfigError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    unknown = next((e for e in errors if e["type"] == "extra_forbidden"), None)
+    if unknown is not None:
+        # A misspelt key is also a missing one ("policiez:" leaves "policies" missing): name the
+        # key that is there, and the valid one it most looks like.
+        parent, name = unknown["loc"][:-1], str(unknown["loc"][-1])
+        expected = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
+        nearest = difflib.get_close_matches(name, expected, n=1, cutoff=0.6)
+        return ConfigError(str(path), ".".join(str(p) for p in unknown["loc"]), f"unknown key {name!r}",
+                           f"did you mean {nearest[0]!r}?" if nearest else "remove this key or check its spelling")
+    error = errors[0]
     key = ".".join(str(p) for p in error["loc"]) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     # Cross-field checks put their own dotted key at the front of the message.

@@ -127,6 +127,15 @@ def test_an_unknown_key_is_refused(config_copy):
     assert "spelling" in error.fix
 
 
+def test_a_misspelt_key_is_named_with_the_key_it_should_be(config_copy):
+    """A typo is an unknown key and a missing one at once: the error names the key found
+    ("policiez") and the nearest valid one, not only "policies: missing"."""
+    edit(config_copy, "sla.yaml", "\npolicies:", "\npoliciez:")
+    error = refused(config_copy)
+    assert error.file.endswith("sla.yaml") and error.key == "policiez"
+    assert error.problem == "unknown key 'policiez'" and "'policies'" in error.fix
+
+
 def test_a_missing_file_is_refused(config_copy):
     (config_copy / "department.yaml").unlink()
     error = refused(config_copy)
