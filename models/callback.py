@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from models.case import PHONE_PATTERN, CaseState, Fold, RecordedEvent, StaffInput, aware, time_of
+from models.case import PHONE_PATTERN, CaseState, Fold, RecordedEvent, StaffInput, aware, plain, time_of
 
 PROCESS = "callback"
 CALL = "call"  # the one human step: the agent calls and records the answer
@@ -30,6 +30,7 @@ Channel = Literal["phone", "email", "sms"]
 class CallbackCustomer(BaseModel):
     id: str | None = None
     name: str = Field(min_length=1, max_length=200)
+    _name = field_validator("name")(classmethod(lambda cls, v: plain(v)))
     phone: str = Field(pattern=PHONE_PATTERN)
     email: str | None = None
     timezone: str

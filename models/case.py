@@ -9,6 +9,7 @@ where a case is: not the Prefect run, not the projection table. What only one pr
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Callable
@@ -204,6 +205,20 @@ def text(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
+    return value
+
+
+# Invisible characters that reorder or hide how a text reads (bidi controls such as U+202E,
+# which can make a digest show another name than the one recorded).
+_SPOOFING = {*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C}
+
+
+def plain(value: str) -> str:
+    """Text others will read (a name, what the customer said): no control or bidi characters."""
+    for ch in value:
+        if ord(ch) in _SPOOFING or (unicodedata.category(ch) == "Cc" and ch not in "\n\t"):
+            raise ValueError(f"contains the invisible character U+{ord(ch):04X}, which changes how the text reads; "
+                             "remove it")
     return value
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.case import PHONE_PATTERN, CaseState, EventType, Fold, RecordedEvent, StaffInput, aware, text
+from models.case import PHONE_PATTERN, CaseState, EventType, Fold, RecordedEvent, StaffInput, aware, plain, text
 
 PROCESS, CONTACT = "complaint", "contact"
 
@@ -185,7 +185,8 @@ class ContactRegistration(BaseModel):
     severity: str | None = Field(default=None, description="general / major / crisis")
     by: str = Field(default="intake", description="受理人 / Registered by")
 
-    _content = field_validator("content")(classmethod(lambda cls, v: text(v)))
+    _content = field_validator("content")(classmethod(lambda cls, v: plain(text(v))))
+    _name = field_validator("name")(classmethod(lambda cls, v: plain(v)))
     _aware = field_validator("received_at")(classmethod(lambda cls, v: aware(v)))
 
 

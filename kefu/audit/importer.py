@@ -135,7 +135,16 @@ def _attributes(element: Any) -> dict[str, str]:
     return {child.get("key"): child.get("value") for child in element if _local(child.tag) != "event" and child.get("key")}
 
 
-def _xes_rows(path: Path, _mapping: Mapping) -> Iterator[Row]:
+def _xes_rows(path: Path, mapping: Mapping) -> Iterator[Row]:
+    try:
+        yield from _xes_elements(path, mapping)
+    except (etree.XMLSyntaxError, gzip.BadGzipFile, EOFError) as exc:
+        where = f"line {exc.lineno}" if getattr(exc, "lineno", None) else "(file)"
+        raise ConfigError(str(path), where, f"not a readable XES event log ({exc})",
+                          "give an XES file (.xes or .xes.gz), or --format csv for a CSV file") from None
+
+
+def _xes_elements(path: Path, _mapping: Mapping) -> Iterator[Row]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:  # type: ignore[operator]
         trace_index = 0

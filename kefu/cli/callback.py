@@ -168,7 +168,7 @@ def callback_select(on: Optional[str] = typer.Option(None, "--on", help="The day
                     as_json: bool = JsonOpt) -> None:
     """Pick key customers (every two months) and occasion audiences from the archive; start their runs."""
     rules = runtime.rules()
-    day = parse_day(on, "on") if on else clock.now().astimezone(rules.department.department.zone).date()
+    day = parse_day(on, "on") if on is not None else clock.now().astimezone(rules.department.department.zone).date()
     opened = callbacks.select_due_customers(runtime.store(), rules, day)
     rows = [{"case_id": s.case_id, "trigger": s.kind, "customer": callback_of(s).customer.name, "flow_run": service.start(s)}
             for s in opened]

@@ -111,6 +111,10 @@ def case_sync(case_id: Optional[str] = typer.Argument(None), as_json: bool = Jso
     """Make Prefect catch up with the record: start or wake the flow runs of open cases."""
     from kefu.executor import orchestration
 
+    problem = orchestration.unreachable()
+    if problem is not None:
+        raise BadInput("prefect", problem, "start it with `kefu up` (or point PREFECT_API_URL at it), "
+                                           "then run `kefu case sync` again; the record keeps every case meanwhile")
     ids = [case_id] if case_id else [c.id for c in runtime.store().cases(status="open", limit=100000)]
     done = {cid: orchestration.catch_up(runtime.store().state(cid)) for cid in ids}
     emit(as_json, done, "\n".join(f"{cid}: {what}" for cid, what in done.items()) or "(no open cases)")

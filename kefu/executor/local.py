@@ -81,7 +81,11 @@ def _deployments_ready() -> bool:
 
 
 def start(announce: Callable[[str], None] = print) -> dict:
-    """Start the server (unless one answers already) and the runner; wait until both are ready."""
+    """Start the server (unless one answers already) and the runner; wait until both are ready.
+    A config that does not load starts nothing: the runner and every flow run would fail on it."""
+    from kefu import runtime
+
+    runtime.rules()  # ConfigError names the file, the key and the fix
     settings = get_settings()
     started: list[str] = []
     if not server_healthy():

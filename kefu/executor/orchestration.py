@@ -23,6 +23,20 @@ def _client():  # type: ignore[no-untyped-def]
     return get_client(sync_client=True)
 
 
+def unreachable() -> str | None:
+    """None when the Prefect API answers; else what is wrong, in words for a refusal."""
+    try:
+        with _client() as client:
+            problem = client.api_healthcheck()
+    except Exception as exc:  # the client could not even be made or used
+        problem = exc
+    if problem is None:
+        return None
+    from prefect.settings import PREFECT_API_URL
+
+    return f"Prefect is not reachable at {PREFECT_API_URL.value()} ({type(problem).__name__})"
+
+
 def start_run(case: CaseState, attempt: int = 0) -> str:
     """Create the case's flow run: named after the case, tagged ``case:<id>``."""
     with _client() as client:

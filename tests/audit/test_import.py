@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from kefu.audit import importer
-from models.records import ImportedCase, QuarantinedRow
+from models.records import ImportBatch, ImportedCase, QuarantinedRow
 
 REPO = Path(__file__).resolve().parents[2]
 LOG = REPO / "tests" / "data" / "helpdesk_italy.csv.gz"  # tests/data/README.md: its source
@@ -118,3 +118,19 @@ def test_a_mapping_naming_a_column_the_log_lacks_is_refused_with_the_columns_it_
     assert result.exit_code == 2
     error = json.loads(result.output)["error"]
     assert "'ticket'" in error["problem"] and "case:concept:name" in error["fix"]
+
+
+@pytest.mark.parametrize("name, content", [("notes.xes", b"case,activity\n1,open\n"), ("log.xes.gz", b"plain text")])
+def test_a_file_that_is_not_xes_is_refused_and_nothing_is_stored(kefu_env, tmp_path, name, content):
+    """`kefu audit import --format xes` of a CSV or a broken archive: exit 2 with the file and the fix, no traceback."""
+    from kefu import runtime
+    from kefu.cli import app
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["audit", "import", str(path), "--format", "xes", "--json"])
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.output)["error"]
+    assert "not a readable XES event log" in error["problem"] and "--format csv" in error["fix"]
+    with runtime.store().engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ImportBatch)).scalar() == 0

@@ -121,3 +121,8 @@ def test_the_cli_and_the_dashboard_refuse_a_call_record_alike(answer):
     field = "at" if form.value.field == "booked_at" else form.value.field  # --at is the form's booked_at
     assert code == 2 and (cli["error"]["field"], cli["error"]["problem"], cli["error"]["fix"]) == (
         field, form.value.problem, form.value.fix)
+
+
+def test_select_with_an_empty_day_is_refused_not_taken_as_today():
+    code, data = kefu("callback", "select", "--on", "")
+    assert code == 2 and data["error"]["field"] == "on"

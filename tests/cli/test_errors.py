@@ -214,3 +214,28 @@ def test_config_show_has_every_process_section():
     data = json.loads(result.stdout)
     assert {"department", "complaint", "callback", "order"} <= set(data)
     assert data["callback"]["quiet_hours"]["daily"] and data["order"]["chain"]["payment"]
+
+
+@pytest.mark.parametrize("field, value", [("--name", "张\u202e三"), ("--content", "退款\u202b没到账")])
+def test_text_with_invisible_bidi_characters_is_refused(field, value):
+    """A name or complaint with U+202E (right-to-left override) would read differently in every
+    digest and report than it was recorded: refused, naming the character."""
+    args = {"--name": "张三", "--channel": "phone", "--content": "快递送错了", field: value}
+    result = kefu("complaint", "open", "--phone", "13812345678", *[x for kv in args.items() for x in kv])
+    assert_refused(result, field.removeprefix("--"))
+    assert "U+202" in result.stderr
+
+
+def test_kefu_up_with_a_broken_config_starts_nothing(monkeypatch, config_copy, kefu_env):
+    """The config is checked before the server and the runner start (they would only fail on it)."""
+    from kefu.runtime import rules_from
+    from kefu.settings import get_settings
+
+    (config_copy / "sla.yaml").write_text("calendar: nowhere\npolicies: []\n", encoding="utf-8")
+    monkeypatch.setenv("KEFU_CONFIG_DIR", str(config_copy))
+    get_settings.cache_clear()
+    rules_from.cache_clear()
+    result = kefu("up", "--detach", "--json")
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["error"]["field"].startswith(str(config_copy))
+    assert not (kefu_env / "run").exists() or not any((kefu_env / "run").iterdir())

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session
 
 from kefu.core import clock
@@ -24,7 +24,7 @@ from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time, mask_phone, render_file
 from kefu.processes.order.remark import EXAMPLE, delivery_mode_words, parse_remark
 from kefu.processes.order.rules import AGREED_DATE_STEPS
-from models.case import PHONE_PATTERN, CaseState, EventType, RecordedEvent, StaffInput
+from models.case import PHONE_PATTERN, CaseState, EventType, RecordedEvent, StaffInput, plain
 from models.order import (
     AFTER,
     CHASED,
@@ -71,6 +71,7 @@ class NewOrder(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     buyer: str = Field(min_length=1, max_length=200)
+    _buyer = field_validator("buyer")(classmethod(lambda cls, v: plain(v)))
     phone: str = Field(pattern=PHONE_PATTERN)
     agent: str = Field(min_length=1)
     items: list[str] = Field(min_length=1)
