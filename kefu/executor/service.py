@@ -18,7 +18,8 @@ from models.complaint import ContactRegistration
 def open_contact(reg: ContactRegistration) -> tuple[CaseState, str]:
     """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
     state = complaints.register_contact(runtime.store(), runtime.rules(), reg)
-    return runtime.store().state(state.case_id), start(state)
+    note = start(state)  # before the read: the state returned names the run it started
+    return runtime.store().state(state.case_id), note
 
 
 def open_order(data: dict[str, Any], by: str) -> tuple[CaseState, str]:
@@ -26,7 +27,8 @@ def open_order(data: dict[str, Any], by: str) -> tuple[CaseState, str]:
     from kefu.processes.order import decisions as orders
 
     state = orders.create(runtime.store(), runtime.rules(), data, by)
-    return runtime.store().state(state.case_id), start(state)
+    note = start(state)
+    return runtime.store().state(state.case_id), note
 
 
 def start(state: CaseState) -> str:
