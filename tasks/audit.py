@@ -7,15 +7,15 @@ from datetime import date
 from prefect.artifacts import create_markdown_artifact
 
 from kefu import runtime
-from kefu.audit import prefect_check
 from kefu.audit import report as reporting
+from kefu.executor import prefect_check
 from tasks import step
 
 
 @step(name="replay-closed-cases", timeout_seconds=3600)
 def replay_closed_cases(date_from: date, date_to: date) -> reporting.Report:
     """Replay the cases closed in the period under the rules recorded on their events."""
-    return reporting.build(runtime.store().engine, runtime.rules(), date_from, date_to, prefect=False)
+    return reporting.build(runtime.store().engine, runtime.rules(), date_from, date_to)
 
 
 @step(name="cross-check-flow-runs", timeout_seconds=600)

@@ -83,10 +83,11 @@ def replay(
     as_json: bool = JsonOpt,
 ) -> None:
     """Recompute every rule-derived decision with the rules in force at the time: 按当时规则复核."""
-    from kefu.audit import parallel, prefect_check
+    from kefu.audit import parallel
     from kefu.audit import replay as replaying
     from kefu.core.store import UnknownCase
     from kefu.db import current_engine
+    from kefu.executor import prefect_check
 
     wanted = _case_ids(case_id, all_cases)
     results = parallel.run_all(current_engine(), "replay", workers) if all_cases \
@@ -169,12 +170,13 @@ def report(
     from kefu import runtime
     from kefu.audit import report as reporting
     from kefu.db import current_engine
+    from kefu.executor import prefect_check
 
     start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
     if end < start:
         raise BadInput("--to", f"{end} is before --from {start}", "give --to on or after --from")
     rules = runtime.rules()
-    built = reporting.build(current_engine(), rules, start, end, prefect)
+    built = reporting.build(current_engine(), rules, start, end, prefect_check.cross_check if prefect else None)
     paths = reporting.write(rules, built, out)
     summary = built.summary()
     emit(as_json, {**summary, "files": paths, "prefect": built.prefect_note},

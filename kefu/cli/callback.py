@@ -12,7 +12,15 @@ import typer
 from pydantic import ValidationError
 
 from kefu import runtime
-from kefu.cli.support import BadInput, JsonOpt, command, emit, local_iso, parse_day, parse_time
+from kefu.cli.support import (
+    BadInput,
+    JsonOpt,
+    command,
+    emit,
+    local_iso,
+    parse_day,
+    parse_time,
+)
 from kefu.core import clock
 from kefu.core.refusals import InputRefused, refusal_from_validation
 from kefu.core.texts import local_time, mask_phone

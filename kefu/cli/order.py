@@ -12,7 +12,15 @@ from typing import Any, Optional
 import typer
 
 from kefu import runtime
-from kefu.cli.support import BadInput, ByOpt, JsonOpt, command, emit, local_iso, parse_day
+from kefu.cli.support import (
+    BadInput,
+    ByOpt,
+    JsonOpt,
+    command,
+    emit,
+    local_iso,
+    parse_day,
+)
 from kefu.core.texts import mask_phone
 from kefu.executor import service
 from kefu.processes.order import decisions as orders

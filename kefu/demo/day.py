@@ -103,8 +103,9 @@ def run(as_json: bool) -> None:
 def _audit(say: Callable[[str], None], problems: list[str]) -> dict[str, Any]:
     """The auditor's pass over the day: every case's chain verified, every rule-derived decision
     replayed under the rules in force at the time, and checked against Prefect's runs."""
-    from kefu.audit import prefect_check, replay
+    from kefu.audit import replay
     from kefu.db import current_engine
+    from kefu.executor import prefect_check
 
     results = list(replay.replay(current_engine()))
     prefect = prefect_check.cross_check(results)

@@ -136,7 +136,7 @@ def test_a_recorded_due_time_that_does_not_follow_from_the_rules_is_divergent(st
 def test_without_a_reachable_prefect_server_replay_says_so_and_keeps_its_verdict(store, rules, frozen_clock):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from kefu.audit import prefect_check
+    from kefu.executor import prefect_check
 
     case_id = answered_consultation(store, rules)
     casework.link_flow_run(store, rules, case_id, "5b6f5d6c-0000-4000-8000-000000000001")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from models.callback import ATTEMPTED, BOOKED, CALL, FOLLOW_UP_OPENED, OPENED, CallbackState, callback_of
+from models.callback import (
+    ATTEMPTED,
+    BOOKED,
+    CALL,
+    FOLLOW_UP_OPENED,
+    OPENED,
+    CallbackState,
+    callback_of,
+)
 from models.case import EventType, RecordedEvent
 from models.reducer import reduce
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from kefu.core.process import Deployment, HumanStep, Process, Section
 from kefu.processes.callback import decisions, replay
-from kefu.processes.callback.rules import CALLBACK_STEPS, CallbackRules, callback_problems
+from kefu.processes.callback.rules import (
+    CALLBACK_STEPS,
+    CallbackRules,
+    callback_problems,
+)
 from models.callback import CALL, PROCESS, CallAttemptInput
 
 CALLBACK = Process(

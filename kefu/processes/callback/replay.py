@@ -17,7 +17,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from kefu.core.verdicts import Context, Divergence
-from kefu.processes.callback.decisions import customer_zone, propose_call_time, quiet_time
+from kefu.processes.callback.decisions import (
+    customer_zone,
+    propose_call_time,
+    quiet_time,
+)
 from kefu.processes.callback.rules import ANSWERED
 from models.callback import BOOKED, CALL, OPENED, CallbackCustomer, callback_of
 from models.case import CaseState, EventType, RecordedEvent, time_of

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from kefu.core.process import Deployment, HumanStep, Process, Section
 from kefu.processes.complaint import decisions, replay
-from kefu.processes.complaint.rules import CASE_WIDE_DEADLINES, CONTACT_STEPS, STEPS, ComplaintRules, complaint_problems
+from kefu.processes.complaint.rules import (
+    CASE_WIDE_DEADLINES,
+    CONTACT_STEPS,
+    STEPS,
+    ComplaintRules,
+    complaint_problems,
+)
 from models.case import StaffInput
 from models.complaint import CONTACT as CONTACT_NAME
 from models.complaint import CONTACT_INPUTS, INPUTS, PROCESS, Step

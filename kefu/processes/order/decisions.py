@@ -24,7 +24,14 @@ from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time, mask_phone, render_file
 from kefu.processes.order.remark import EXAMPLE, delivery_mode_words, parse_remark
 from kefu.processes.order.rules import AGREED_DATE_STEPS
-from models.case import PHONE_PATTERN, CaseState, EventType, RecordedEvent, StaffInput, plain
+from models.case import (
+    PHONE_PATTERN,
+    CaseState,
+    EventType,
+    RecordedEvent,
+    StaffInput,
+    plain,
+)
 from models.order import (
     AFTER,
     CHASED,

@@ -14,7 +14,13 @@ from kefu.core import casework, clock
 from kefu.core.refusals import InputRefused
 from kefu.processes.complaint import decisions as complaints
 from models.case import EventType
-from models.complaint import ComplaintEvent, ContactRegistration, Step, chosen_option, complaint_of
+from models.complaint import (
+    ComplaintEvent,
+    ContactRegistration,
+    Step,
+    chosen_option,
+    complaint_of,
+)
 
 CST = timezone(timedelta(hours=8))
 
