@@ -33,8 +33,8 @@ from kefu.executor.prefect_env import configure_prefect  # noqa: E402
 
 configure_prefect()  # before Prefect is imported
 
-from kefu import runtime
-from kefu.executor import local, orchestration, service
+from kefu import runtime  # noqa: E402
+from kefu.executor import local, orchestration, service  # noqa: E402
 from kefu.settings import get_settings  # noqa: E402
 from models.complaint import ContactRegistration  # noqa: E402
 

@@ -314,7 +314,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--deadlines", type=int, default=TOTAL, help="open deadlines (the target is for 1,000,000)")
+    parser.add_argument("--due", type=int, default=DUE, help="of which due now")
     args = parser.parse_args()
+    globals().update(TOTAL=args.deadlines, DUE=args.due)  # the figures' sizes, read by run() and report()
     for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
         figures = run(backend, args.profile)
         print(report(figures), flush=True)
