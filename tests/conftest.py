@@ -34,6 +34,13 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The machine's services the tests need (PostgreSQL, Chromium), set up once by the first
+    process — never by an xdist worker: the controller did it before they started."""
+    if not hasattr(session.config, "workerinput"):
+        subprocess.run(["bash", str(REPO / "tests" / "prepare.sh")], check=False, timeout=900)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist turns the group markers into scheduling scopes
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that share a real Prefect server run together on one xdist worker (a worker

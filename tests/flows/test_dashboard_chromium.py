@@ -2,7 +2,7 @@
 at and its deadline (the product card: "ops watch the Prefect dashboard: every case is visible,
 with its current step and deadline"; PROCESSES.md P1).
 
-Debian's Chromium (``apt-get install -y chromium``; `.ci/run` installs it) driven by Playwright
+Debian's Chromium (``apt-get install -y chromium``; tests/prepare.sh installs it) driven by Playwright
 over its own executable, headless, with a fresh profile; no browser is downloaded.
 """
 
@@ -24,7 +24,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 def browser_page():
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium"):
-        pytest.fail("Chromium is not installed: apt-get install -y chromium (.ci/run does it)")
+        pytest.fail("Chromium is not installed: apt-get install -y chromium (tests/prepare.sh does it as root)")
     with playwright_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="kefu-chromium-") as profile:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1400, "height": 1000})
