@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     # Where ops open the dashboard and where the CLI reaches Prefect; PREFECT_API_URL wins if set.
     prefect_api_url: str | None = None
+    # The dashboard as people reach it (behind a proxy, by a host name): the links in e-mails and
+    # messages. Default: the Prefect server's own address.
+    dashboard_url: str | None = None
 
     @field_validator("now")
     @classmethod
@@ -53,9 +56,10 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
 
-    @property
-    def dashboard_url(self) -> str:
-        return self.api_url.removesuffix("/api")
+    @model_validator(mode="after")
+    def _dashboard_defaults_to_the_server(self) -> "Settings":
+        self.dashboard_url = (self.dashboard_url or self.api_url.removesuffix("/api")).rstrip("/")
+        return self
 
 
 @lru_cache(maxsize=1)
