@@ -193,6 +193,9 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
         "owner_name": f"{owner.name} ({owner.id})" if owner else "-",
         "due_at": local_time(rules, row.due_at) if row.due_at else "-",
         "state": en, "late_by_text_zh": zh, "late_by_text_en": en,
+        # Late or not by the clock, not by the rung: a catch-up sweep fires a late case's 50 %
+        # reminder too, and that item is no less late than its 200 % rung.
+        "overdue": row.due_at is not None and now > row.due_at,
         "percent": round(rung["share"] * 100), "rung_role": rung["notify"], "kind": rung["kind"],
         "rule": row.policy,
         "source": rules.sla.sources.get(row.process, "config/sla.yaml"),

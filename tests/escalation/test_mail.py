@@ -313,6 +313,7 @@ def _item(**over):  # noqa: ANN003, ANN202
                 act_command="kefu complaint judge C-20261123-0001 --by S-003",
                 case_url="http://127.0.0.1:4200/cases/C-20261123-0001")
     item.update(over)
+    item.setdefault("overdue", item["percent"] >= 100)  # as the sweep sets it: due time passed
     return item
 
 

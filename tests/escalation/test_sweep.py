@@ -219,6 +219,20 @@ def test_a_sweep_that_was_down_fires_every_missed_rung_once_in_one_digest_per_pe
     assert sweep_now(store, rules).rungs_fired == 0
 
 
+def test_a_catch_up_sweep_counts_each_item_by_how_late_it_is_not_by_its_rung(store, rules, frozen_clock):
+    """After an outage the owner's 50 % reminder of a judgement 22 hours past its deadline fires
+    with the later rungs: the digest counts it past deadline, not "due soon" (the drills found
+    "0 overdue, 2 due soon" while the first item was 22 h late)."""
+    case_id = new_complaint(store, rules, "general")
+    judgement = next(d for d in store.deadlines(case_id) if d.step == "judgement")
+    frozen_clock.set_now(judgement.due_at + timedelta(hours=22))
+    sweep_now(store, rules)
+    owner = store.state(case_id).owner
+    [to_owner] = [m for m in outbox(store.engine) if m.to == [EMAIL[owner]]]
+    # The judgement's reminder is 22 h late; the resolution's (5 days) is one that is due soon.
+    assert to_owner.subject.startswith("【kefu 超时升级】1 个案件超时，1 个即将到期 / 1 case past deadline, 1 due soon")
+
+
 # -- two sweeps at once (PostgreSQL) --------------------------------------------------------------
 
 @pytest.mark.postgres
