@@ -80,6 +80,15 @@ def _deployments_ready() -> bool:
         return False
 
 
+def _claim_server() -> None:
+    from prefect.client.orchestration import get_client
+
+    from kefu.executor import ownership
+
+    with get_client(sync_client=True) as client:
+        ownership.claim(client)
+
+
 def start(announce: Callable[[str], None] = print) -> dict:
     """Start the server (unless one answers already) and the runner; wait until both are ready.
     A config that does not load starts nothing: the runner and every flow run would fail on it."""
@@ -94,6 +103,7 @@ def start(announce: Callable[[str], None] = print) -> dict:
                                   "--host", "127.0.0.1", "--port", port])
         started.append("prefect-server")
         _wait("the Prefect server", server_healthy, 180, _log("prefect-server"), "prefect-server")
+    _claim_server()  # a server another kefu holds runs its cases, not ours: refuse before the runner
     if _alive("runner") is None:
         _start("runner", [sys.executable, "-m", "flows.serve"])
         started.append("runner")

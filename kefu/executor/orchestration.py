@@ -7,11 +7,13 @@ waited for, a run already past the step is left alone.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from kefu import processes, runtime
 from kefu.core import casework
+from kefu.executor import ownership
 from models.case import CaseState
 
 _deployment_ids: dict[str, Any] = {}
@@ -21,6 +23,17 @@ def _client():  # type: ignore[no-untyped-def]
     from prefect.client.orchestration import get_client
 
     return get_client(sync_client=True)
+
+
+_owner_checked_in: int | None = None  # the process that made sure the server is this kefu's
+
+
+def _ours(client: Any) -> None:
+    """Refuse to start or wake runs on a Prefect server another kefu holds (once per process)."""
+    global _owner_checked_in
+    if _owner_checked_in != os.getpid():
+        ownership.claim(client)
+        _owner_checked_in = os.getpid()
 
 
 def unreachable() -> str | None:
@@ -40,6 +53,7 @@ def unreachable() -> str | None:
 def start_run(case: CaseState, attempt: int = 0) -> str:
     """Create the case's flow run: named after the case, tagged ``case:<id>``."""
     with _client() as client:
+        _ours(client)
         name = processes.of(case.process).deployment
         if name not in _deployment_ids:
             _deployment_ids[name] = client.read_deployment_by_name(name).id
@@ -62,6 +76,7 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
         return "started"
     deadline = time.monotonic() + wait_seconds
     with _client() as client:
+        _ours(client)
         while True:
             try:
                 run = client.read_flow_run(case.flow_run_id)
@@ -108,6 +123,7 @@ def catch_up(case: CaseState) -> str:
         start_run(case)
         return "started"
     with _client() as client:
+        _ours(client)
         try:
             run = client.read_flow_run(case.flow_run_id)
         except ObjectNotFound:
