@@ -21,6 +21,7 @@ from kefu.cli.support import (
     local_iso,
     parse_day,
 )
+from kefu.core.deadlines import late_text
 from kefu.core.texts import mask_phone
 from kefu.executor import service
 from kefu.processes.order import decisions as orders
@@ -79,10 +80,19 @@ def order_text(state: CaseState) -> str:
     for delay in data["delays"]:
         lines.append(f"  delay:    {delay['cause']} ({delay['stage']})")
     lines.append("  deadlines:")
-    for d in data["deadlines"]:
-        state_text = f"met {d['met_at'][:16].replace('T', ' ')}" if d["met_at"] else "open"
-        lines.append(f"    {d['step']:<21} due {str(d['due_at'])[:16].replace('T', ' ')}  {state_text}")
+    for d, shown in zip(state.deadlines, data["deadlines"]):
+        lines.append(f"    {d.step:<21} due {str(shown['due_at'])[:16].replace('T', ' ')}  {_kept(d, shown['met_at'])}")
     return "\n".join(lines)
+
+
+def _kept(deadline: Any, met_at: str | None) -> str:
+    """"met" only when met: a stage done after its due time says how late it was."""
+    if deadline.met_at is None:
+        return "open"
+    done = f"{met_at[:16].replace('T', ' ')}" if met_at else "-"
+    if deadline.due_at is not None and deadline.met_at > deadline.due_at:
+        return f"done {done}, {late_text(deadline.met_at, deadline.due_at)[1]}"
+    return f"met {done}"
 
 
 def _hand_over(order_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:

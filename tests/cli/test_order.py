@@ -75,3 +75,18 @@ def test_unknown_steps_and_channels_exit_2():
     assert chase.exit_code == 2 and json.loads(chase.stdout)["error"]["field"] == "via"
     other = kefu("order", "show", "O-20991231-0001", "--json")
     assert other.exit_code == 2 and json.loads(other.stdout)["error"]["field"] == "case_id"
+
+
+def test_show_says_met_only_when_met_and_how_late_a_late_stage_was(frozen_clock):
+    """An order paid two hours after its 24-hour window (seed 000 第四篇) is not "met": show says
+    when it was done and how late."""
+    from datetime import timedelta
+
+    order_id = new_order()
+    frozen_clock.advance(timedelta(hours=26))
+    assert kefu("order", "step", "stock-check", order_id, "--by", "zhang.wei").exit_code == 0
+    assert kefu("order", "paid", order_id, "--by", "li.na").exit_code == 0
+    lines = {line.split()[0]: line for line in kefu("order", "show", order_id).stdout.splitlines()
+             if line.startswith("    ")}
+    assert "late by 2 h" in lines["payment"] and " met " not in lines["payment"]
+    assert "late by" in lines["stock-check"]  # 4 working hours (sla.yaml), done a day later
