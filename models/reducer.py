@@ -32,6 +32,7 @@ def _one_table(*tables: dict[str, Fold]) -> dict[str, Fold]:
 FOLDS = _one_table(case.FOLDS, complaint.FOLDS, callback.FOLDS, order.FOLDS)
 # Per process: what it does on an event every process shares.
 REACTIONS: dict[str, dict[str, Fold]] = {complaint.PROCESS: complaint.REACTIONS, complaint.CONTACT: complaint.REACTIONS}
+_NONE: dict[str, Fold] = {}
 
 
 def apply(state: CaseState, event: RecordedEvent) -> CaseState:
@@ -41,7 +42,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
         raise UnknownEvent(f"{state.case_id or 'case'} event {event.seq}: no module folds event type {event.type!r}")
     state.last_seq = event.seq
     fold(state, event)
-    reaction = REACTIONS.get(state.process, {}).get(event.type)
+    reaction = REACTIONS.get(state.process, _NONE).get(event.type)
     if reaction is not None:
         reaction(state, event)
     return state

@@ -36,7 +36,7 @@ from models.callback import (
     CallbackCustomer,
     callback_of,
 )
-from models.case import CaseState, EventType, RecordedEvent
+from models.case import CaseState, DeadlineState, EventType, RecordedEvent
 from models.complaint import ContactRegistration, complaint_of
 from models.records import Case, CaseEvent
 from models.reducer import apply
@@ -93,11 +93,27 @@ def propose_call_time(rules: Rules, after: datetime, zone: ZoneInfo) -> datetime
     return waking  # no overlap (a customer far away): their rest wins over our office hours
 
 
+def earliest_call(rules: Rules, triggered_at: datetime) -> datetime:
+    """``propose_after`` the trigger, on the agents' calendar (before quiet hours are taken out)."""
+    allowance = rules.callback.propose_after
+    return rules.calendar(rules.callback.agents_calendar).add(triggered_at, allowance.amount, allowance.basis)
+
+
 def first_call_time(rules: Rules, triggered_at: datetime, zone: ZoneInfo) -> datetime:
     """The proposed first call: ``propose_after`` the trigger (never in the past), out of quiet hours."""
-    allowance = rules.callback.propose_after
-    earliest = rules.calendar(rules.callback.agents_calendar).add(triggered_at, allowance.amount, allowance.basis)
-    return propose_call_time(rules, max(earliest, clock.now()), zone)
+    return propose_call_time(rules, max(earliest_call(rules, triggered_at), clock.now()), zone)
+
+
+def retry_call_time(rules: Rules, unreachable_at: datetime, zone: ZoneInfo) -> datetime:
+    """The next attempt after an unreachable call: ``attempts.retry_after`` later, out of quiet hours."""
+    retry = rules.callback.attempts.retry_after
+    return propose_call_time(rules, rules.calendar().add(unreachable_at, retry.amount, retry.basis), zone)
+
+
+def rungs_moved_to(deadline: DeadlineState, booked: datetime) -> list[dict]:
+    """The call deadline's rungs spread over the span up to a time the customer booked past it."""
+    span = booked - deadline.opened_at
+    return [{**rung, "at": (deadline.opened_at + span * rung["share"]).isoformat()} for rung in deadline.rungs]
 
 
 # -- who calls ------------------------------------------------------------------------------------
@@ -254,10 +270,8 @@ def _customer_booking(rules: Rules, state: CaseState, booked: datetime, now: dat
     }, idem_key=f"booked:{attempt}")]
     deadline = state.deadline(CALL, 1)
     if deadline is not None and deadline.due_at is not None and booked > deadline.due_at:
-        span = booked - deadline.opened_at
         events.append(NewEvent(EventType.DEADLINE_RESCHEDULED, SYSTEM, now, {
-            "step": CALL, "round": 1, "due_at": booked.isoformat(),
-            "rungs": [{**rung, "at": (deadline.opened_at + span * rung["share"]).isoformat()} for rung in deadline.rungs],
+            "step": CALL, "round": 1, "due_at": booked.isoformat(), "rungs": rungs_moved_to(deadline, booked),
             "policy": deadline.policy, "allowed": CUSTOMER_CHOICE,
             "set_by": "customer", "booked_at": booked.isoformat(),
             "reason": f"the customer asked to be called at {customer_local(booked, zone)} (attempt {attempt})",
@@ -285,10 +299,8 @@ def record_attempt(store: CaseStore, rules: Rules, case_id: str, data: CallAttem
             return events + _customer_booking(rules, state, booked, now, attempt)  # type: ignore[arg-type]
         if attempt >= callback.max_attempts:
             return events + _closing(state, now, "unreachable")
-        retry = rules.callback.attempts.retry_after
-        after = rules.calendar().add(now, retry.amount, retry.basis)
         return events + [NewEvent(BOOKED, SYSTEM, now, {
-            "round": attempt + 1, "at": propose_call_time(rules, after, customer_zone(rules, callback.customer)).isoformat(),
+            "round": attempt + 1, "at": retry_call_time(rules, now, customer_zone(rules, callback.customer)).isoformat(),
             "set_by": "kefu", "reason": f"unreachable, attempt {attempt} of {callback.max_attempts}",
             "rule": "callback.yaml attempts.retry_after, quiet_hours",
         }, idem_key=f"booked:{attempt}")]

@@ -19,8 +19,11 @@ from datetime import datetime
 from kefu.core.verdicts import Context, Divergence
 from kefu.processes.callback.decisions import (
     customer_zone,
+    earliest_call,
     propose_call_time,
     quiet_time,
+    retry_call_time,
+    rungs_moved_to,
 )
 from kefu.processes.callback.rules import ANSWERED
 from models.callback import BOOKED, CALL, OPENED, CallbackCustomer, callback_of
@@ -49,9 +52,8 @@ def opened(context: Context, state: CaseState, event: RecordedEvent) -> Divergen
     divergence = _quiet(context, event, "the first call", proposed, customer)  # type: ignore[arg-type]
     if divergence is not None:
         return divergence
-    allowance = rules.callback.propose_after
-    earliest = propose_call_time(rules, rules.calendar(rules.callback.agents_calendar).add(
-        event.at, allowance.amount, allowance.basis), customer_zone(rules, customer))
+    # At the earliest: the time it was recorded (not in the event) can only move it later.
+    earliest = propose_call_time(rules, earliest_call(rules, event.at), customer_zone(rules, customer))
     if proposed < earliest:  # type: ignore[operator]
         return Divergence(event.seq, event.type, "the first call, propose_after the trigger",
                           f"at or after {earliest.isoformat()}", p["proposed_at"])
@@ -74,9 +76,7 @@ def booked(context: Context, state: CaseState, event: RecordedEvent) -> Divergen
     if last is None or last.outcome != "unreachable":
         return Divergence(event.seq, event.type, "a retry after an unreachable attempt",
                           "an unreachable attempt", last.outcome if last else None)
-    retry = rules.callback.attempts.retry_after
-    expected = propose_call_time(rules, rules.calendar().add(event.at, retry.amount, retry.basis),
-                                 customer_zone(rules, callback.customer))
+    expected = retry_call_time(rules, event.at, customer_zone(rules, callback.customer))
     if at != expected:
         return Divergence(event.seq, event.type, "the next attempt after unreachable", expected.isoformat(), p["at"])
     return None
@@ -97,8 +97,7 @@ def moved_by_customer(context: Context, state: CaseState, event: RecordedEvent) 
     if deadline.due_at is not None and booked_at <= deadline.due_at:
         return Divergence(event.seq, event.type, "a call deadline moved only when the booked time is past it",
                           f"after {deadline.due_at.isoformat()}", p["due_at"])
-    span = booked_at - deadline.opened_at
-    rungs = [{**rung, "at": (deadline.opened_at + span * rung["share"]).isoformat()} for rung in deadline.rungs]
+    rungs = rungs_moved_to(deadline, booked_at)
     if p["rungs"] != rungs:
         return Divergence(event.seq, event.type, "the moved deadline's rungs", rungs, p["rungs"])
     return None
