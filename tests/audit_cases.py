@@ -12,11 +12,18 @@ from kefu import processes
 from kefu.core import casework, clock
 from kefu.escalation import sweep
 from kefu.processes.complaint import decisions as complaints
+from models.case import CaseState
 from models.complaint import ContactRegistration
 
 
+def complaint_form(step: str, data: dict):
+    """A complaint's (or consultation's) human input, shape-checked as the CLI and the dashboard do."""
+    process = "contact" if step == "answer" else "complaint"  # a consultation's one step
+    return processes.parse_input(CaseState(case_id="", process=process), step, data)
+
+
 def _submit(store, rules, case_id, step, **data):
-    return complaints.submit(store, rules, case_id, step, complaints.parse_input(step, data))
+    return complaints.submit(store, rules, case_id, step, complaint_form(step, data))
 
 
 def later(hours: float) -> None:

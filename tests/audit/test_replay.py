@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
-from audit_cases import answered_consultation, later, resolved_complaint, rewrite_event
+from audit_cases import answered_consultation, complaint_form, later, resolved_complaint, rewrite_event
 
 from kefu.audit import replay
 from kefu.core import casework, deadlines
@@ -81,7 +81,7 @@ def test_a_deadline_from_an_older_calendar_replays_under_that_calendars_version(
     reg = ContactRegistration(name="张三", phone="13812345678", channel="phone", content="快递送错了")
     case_id = complaints.register_contact(store, old_rules, reg).case_id  # judgement due under the old calendar
     later(1)
-    complaints.submit(store, new_rules, case_id, "judgement", complaints.parse_input(
+    complaints.submit(store, new_rules, case_id, "judgement", complaint_form(
         "judgement", {"upheld": True, "department": "logistics", "reason": "送错", "by": "li.na"}))
     opened = next(e for e in store.events(case_id) if e.type == "deadline.opened" and e.payload["step"] == "judgement")
     under_new = deadlines.plan(new_rules, "complaint", "general", "judgement", 1, opened.at).event_payload()

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from audit_cases import complaint_form
 from offline_cli import app, runner
 
 from kefu import runtime
@@ -46,7 +47,7 @@ def new_case(content: str = "快递送错了") -> str:
 
 
 def decide(case_id: str, step: str, **data) -> None:
-    complaints.submit(runtime.store(), runtime.rules(), case_id, step, complaints.parse_input(step, data))
+    complaints.submit(runtime.store(), runtime.rules(), case_id, step, complaint_form(step, data))
 
 
 def case_at_approval() -> str:

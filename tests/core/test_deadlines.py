@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from audit_cases import complaint_form
 from sqlmodel import Session, select
 
 from kefu.core import casework, clock
@@ -232,7 +233,7 @@ def test_recompute_reports_exactly_the_open_deadlines_that_moved(store, rules, f
     major = register(store, rules, cst(2026, 11, 23, 9, 0), severity="major").case_id
     clock.set_now(cst(2026, 11, 23, 10, 0))
     complaints.submit(store, rules, judged, "judgement",
-                 complaints.parse_input("judgement", dict(upheld=True, department="logistics", reason="r", by="li.na")))
+                 complaint_form("judgement", dict(upheld=True, department="logistics", reason="r", by="li.na")))
 
     config = tmp_path / "config"
     shutil.copytree(CONFIG, config)
@@ -315,7 +316,7 @@ def test_owners_balance_open_cases_across_agents(store, rules, frozen_clock):
     # Open: li.na 2, wang.fang 2, zhang.wei 2, liu.yang 1.
     closed = next(c.id for c in store.cases(status="open") if c.owner == "li.na")
     complaints.submit(store, rules, closed, "judgement",
-                 complaints.parse_input("judgement", dict(upheld=False, reason="误会", by="li.na")))
+                 complaint_form("judgement", dict(upheld=False, reason="误会", by="li.na")))
     complaints.send_not_upheld_reply(store, rules, closed)
     complaints.close(store, rules, closed, "not_upheld")
     assert store.state(closed).status == "closed"

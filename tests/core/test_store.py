@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from audit_cases import complaint_form
 
 from kefu.core import clock
 from kefu.core.store import CaseStore, ConcurrentChange, NewEvent, UnknownCase, recorded
@@ -23,7 +24,7 @@ def register(store: CaseStore, rules, content: str = "快递送错了", **extra)
 
 
 def submit(store, rules, case_id, step, **data):
-    return complaints.submit(store, rules, case_id, step, complaints.parse_input(step, data))
+    return complaints.submit(store, rules, case_id, step, complaint_form(step, data))
 
 
 def run_upheld_case_with_one_rejection(store, rules, case_id):

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from audit_cases import complaint_form
 from mailserver import SmtpServer
 from sqlmodel import Session, select
 
@@ -159,7 +160,7 @@ def test_a_met_deadline_stops_its_ladder(store, rules, frozen_clock):
     start = frozen_clock.now()
     frozen_clock.set_now(start + timedelta(hours=1))  # 50 % of 2 h: the supervisors
     assert sweep_now(store, rules).rungs_fired == 1
-    complaints.submit(store, rules, case_id, "judgement", complaints.parse_input(
+    complaints.submit(store, rules, case_id, "judgement", complaint_form(
         "judgement", {"upheld": True, "department": "logistics", "reason": "送错地址", "by": "li.na"}))
     [judgement] = [d for d in store.deadlines(case_id) if d.step == "judgement"]
     assert judgement.met_at is not None and judgement.next_rung_at is None

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from kefu.core import casework, clock
 from kefu.core.assignment import assign_owner
 from kefu.core.casework import SYSTEM
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
-from kefu.core.refusals import InputRefused, refusal_from_validation, unknown_staff
+from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time, mask_phone, render_file
@@ -25,9 +24,7 @@ from kefu.processes.complaint.rules import CASE_WIDE_DEADLINES
 from models.case import CaseState, EventType, StaffInput
 from models.complaint import (
     CONTACT,
-    CONTACT_INPUTS,
     HUMAN_STEPS,
-    INPUTS,
     PROCESS,
     STEP_EVENT,
     ComplaintEvent,
@@ -187,14 +184,6 @@ def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -
 
 
 # -- the human steps -----------------------------------------------------------------------------
-
-def parse_input(step: str, data: dict) -> StaffInput:
-    """Shape-check a human input of a complaint or consultation (the CLI's and the dashboard's)."""
-    try:
-        return {**INPUTS, **CONTACT_INPUTS}[step].model_validate(data)
-    except ValidationError as exc:
-        raise refusal_from_validation(exc, FIELD_FIXES) from None
-
 
 def check_input(rules: Rules, state: CaseState, step: str, data: StaffInput) -> None:
     """The rules a human input must meet beyond its shape; raises :class:`InputRefused`."""

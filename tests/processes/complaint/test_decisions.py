@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from audit_cases import complaint_form
 
 from kefu.core import casework, clock
 from kefu.core.refusals import InputRefused
@@ -36,7 +37,7 @@ def register(store, rules, content="快递送错了", **extra):
 
 
 def submit(store, rules, case_id, step, **data):
-    return complaints.submit(store, rules, case_id, step, complaints.parse_input(step, data))
+    return complaints.submit(store, rules, case_id, step, complaint_form(step, data))
 
 
 def at_approval(store, rules, **extra):
