@@ -34,6 +34,7 @@ from kefu.executor.prefect_env import configure_prefect  # noqa: E402
 configure_prefect()  # before Prefect is imported
 
 from kefu import runtime  # noqa: E402
+from kefu.demo.staff import signed_in  # noqa: E402
 from kefu.executor import local, orchestration, service  # noqa: E402
 from kefu.settings import get_settings  # noqa: E402
 from models.complaint import ContactRegistration  # noqa: E402
@@ -134,7 +135,8 @@ def run_case(n: int, results: dict, lock: threading.Lock) -> None:
         t0 = time.perf_counter()
         case, note = service.open_contact(ContactRegistration(
             name=f"Bench {n:04d}", phone="13812345678", channel="phone",
-            content=f"bench complaint {n}: parcel arrived soaked", kind="complaint", severity="general"))
+            content=f"bench complaint {n}: parcel arrived soaked", kind="complaint", severity="general", by="li.na"),
+            signed_in("li.na"))
         run_id = case.flow_run_id
         if run_id is None:
             raise RuntimeError(f"case {case.case_id} has no flow run: {note}")
@@ -144,7 +146,7 @@ def run_case(n: int, results: dict, lock: threading.Lock) -> None:
         for i, (step, data) in enumerate(SCRIPT):
             following = SCRIPT[i + 1][0] + "-1-0" if i + 1 < len(SCRIPT) else None
             start = time.perf_counter()
-            _, note = service.decide(case.case_id, step, dict(data))
+            _, note = service.decide(case.case_id, step, dict(data), signed_in(data["by"]))
             if note != "resumed" and not note.startswith("not woken"):
                 raise RuntimeError(f"{case.case_id} {step}: {note}")
             # "not woken" (e.g. a 503 from a locked SQLite): the decision is recorded; the

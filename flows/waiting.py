@@ -2,8 +2,10 @@
 
 A flow run re-executes from the top after every resume, so waiting is written as a
 question to the record first: if the decision is already there (recorded by the CLI, or
-by an earlier run), the flow moves on without waiting. Otherwise it suspends with a
-typed form; the Prefect dashboard shows the form, the CLI fills it in the same shape.
+by an earlier run), the flow moves on without waiting. Otherwise it suspends with the step's
+form for this case (``kefu.core.forms``: pickers from config, a PIN field); the Prefect
+dashboard shows it. The answer is read once and deleted from Prefect's database at once, PIN
+and all: the PIN is verified here, and only the decision, for the verified person, is recorded.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from prefect.input.run_input import run_input_subclass_from_type
 
 from flows.visibility import show_waiting
 from kefu import processes, runtime
+from kefu.core import clock, identity
+from kefu.core.refusals import InputRefused
 from kefu.core.texts import local_time, mask_phone, render_file
 from models.case import CaseState
-from tasks.waiting import record_decision
+from tasks.waiting import record_decision, record_refusal
 
 
 class _WaitingIsNotAnError(logging.Filter):
@@ -55,6 +59,8 @@ def _form_description(case: CaseState, step: str, round_: int) -> str:
         due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
         policy=deadline.policy if deadline else None,
         refusal=case.last_refusal.get(f"{step}:{round_}"),
+        decisions=case.decisions,
+        department_names={d.id: f"{d.name} {d.name_en}" for d in rules.department.departments},
     )
 
 
@@ -65,11 +71,35 @@ async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any
         recorded = case.decision(step, round_)
         if recorded is not None:
             return recorded
-        form = run_input_subclass_from_type(processes.human_step(case, step).input).with_initial_data(
+        form = processes.form(runtime.rules(), case, step)
+        shown = run_input_subclass_from_type(form.model).with_initial_data(
             description=_form_description(case, step, round_)
         )
         # The key names this exact wait; after a refusal the next wait gets a fresh form.
         key = f"{step}-{round_}-{case.refusal_count(step, round_)}"
         await show_waiting(case, step, round_)
-        answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=None)
-        record_decision(case_id, step, round_, answer.model_dump(mode="json"))
+        answer = await suspend_flow_run(wait_for_input=shown, key=key, timeout=None)
+        await _forget_answer(key)
+        secret = answer.pin.get_secret_value()  # type: ignore[attr-defined]
+        data = form.values(answer.model_dump(mode="json"))
+        try:
+            record_decision(case_id, step, round_, data, _verify(str(data.get("by", "")), secret))
+        except InputRefused as wrong_pin:  # nothing is decided: the re-opened form says why
+            record_refusal(case_id, step, round_, str(data.get("by", "")), wrong_pin.as_dict())
+
+
+def _verify(staff: str, secret: str) -> identity.Verified:
+    """The person the form names, if the PIN is theirs; refused otherwise. A run the CLI woke
+    carries no PIN, but then the decision is on record and this is never asked."""
+    return identity.verify_pin(runtime.store().engine, runtime.rules(), staff, secret, clock.now())
+
+
+async def _forget_answer(key: str) -> None:
+    """Delete the form's stored answer from Prefect's database: it holds the PIN in clear."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+    from prefect.input import keyset_from_base_key
+
+    run = FlowRunContext.get().flow_run  # type: ignore[union-attr]
+    async with get_client() as client:
+        await client.delete_flow_run_input(run.id, keyset_from_base_key(f"suspended-{key}")["response"])

@@ -183,3 +183,18 @@ class Deadline(SQLModel, table=True):
     # The next rung of the ladder and when it fires: what the sweep looks up.
     next_rung: int = 0
     next_rung_at: datetime | None = utc_column(nullable=True)
+
+
+class StaffCredential(SQLModel, table=True):
+    """A staff member's personal credential: a token for the CLI or a PIN for the dashboard's
+    forms. Only its argon2 hash is kept; the secret is shown once, when it is issued."""
+
+    __tablename__ = "kefu_credential"
+
+    id: str = Field(primary_key=True, max_length=16)  # a token's public half: kefu_<id>.<secret>
+    staff: str = Field(index=True, max_length=80)
+    kind: str = Field(max_length=10)  # token | pin
+    secret_hash: str = Field(max_length=200)
+    issued_at: datetime = utc_column()
+    expires_at: datetime | None = utc_column(nullable=True)
+    revoked_at: datetime | None = utc_column(nullable=True)

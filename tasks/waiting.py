@@ -5,21 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from kefu import processes, runtime
-from kefu.core import casework
+from kefu.core import casework, identity
+from kefu.core.identity import Verified
 from kefu.core.refusals import InputRefused
 from models.case import CaseState
 from tasks import step
 
 
 @step(name="record-decision")
-def record_decision(case_id: str, step: str, round_: int, data: dict[str, Any]) -> CaseState:
-    """Record a person's answer from the dashboard form; a rule it breaks is recorded as a refusal."""
+def record_decision(case_id: str, step: str, round_: int, data: dict[str, Any], verified: Verified) -> CaseState:
+    """Record the answer of the dashboard form for ``verified`` (its PIN checked); a rule it
+    breaks is recorded as a refusal, shown on the re-opened form."""
     store, rules = runtime.store(), runtime.rules()
     state = store.state(case_id)
     if state.decision(step, round_) is not None:
         return state  # the CLI recorded it before it resumed the run
     try:
-        return processes.record_input(store, rules, state, step, processes.parse_input(state, step, data))
+        with identity.acting_as(identity.acting_for(rules, verified, data.get("by"), step)) as who:
+            return processes.record_input(store, rules, state, step,
+                                          processes.parse_input(state, step, {**data, "by": who.by}))
     except InputRefused as refusal:
-        print(f"{case_id}: {step} refused — {refusal}")
-        return casework.refuse(store, rules, case_id, step, round_, str(data.get("by", "")), refusal)
+        return record_refusal.fn(case_id, step, round_, str(data.get("by", "")), refusal.as_dict())
+
+
+@step(name="record-refusal")
+def record_refusal(case_id: str, step: str, round_: int, by: str, refusal: dict[str, str]) -> CaseState:
+    """Put a refused answer on file (field, problem, fix): the re-opened form shows it first, and
+    the run's log says it in words."""
+    print(f"{case_id}: {step} refused — {refusal['field']}: {refusal['problem']} ({refusal['fix']})")
+    return casework.refuse(runtime.store(), runtime.rules(), case_id, step, round_, by,
+                           InputRefused(refusal["field"], refusal["problem"], refusal["fix"]))

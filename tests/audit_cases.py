@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from people import signed_in
 
 from kefu import processes
 from kefu.core import casework, clock
@@ -23,7 +24,8 @@ def complaint_form(step: str, data: dict):
 
 
 def _submit(store, rules, case_id, step, **data):
-    return complaints.submit(store, rules, case_id, step, complaint_form(step, data))
+    with signed_in(data["by"]):
+        return complaints.submit(store, rules, case_id, step, complaint_form(step, data))
 
 
 def later(hours: float) -> None:
@@ -46,9 +48,10 @@ def resolved_complaint(store, rules, *, severity: str | None = None, pause: bool
     _submit(store, rules, case_id, "judgement", upheld=True, department="logistics", reason="送错", by="li.na")
     if pause:
         later(2)
-        casework.pause_clock(store, rules, case_id, "customer travelling", "li.na")
-        later(24)
-        casework.resume_clock(store, rules, case_id, "customer back", "li.na")
+        with signed_in("li.na"):
+            casework.pause_clock(store, rules, case_id, "customer travelling", "li.na")
+            later(24)
+            casework.resume_clock(store, rules, case_id, "customer back", "li.na")
     if escalate:
         for _ in range(4):
             later(12)

@@ -164,6 +164,7 @@ class DemoDay:
 
 
 KEFU_MODULE = [sys.executable, "-m", "kefu.cli"]
+DEMO_SECRET = "smtp-secret-9f3b27c4e1"
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +178,9 @@ def demo_day(tmp_path_factory) -> DemoDay:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = str(sock.getsockname()[1])
-    env.update(KEFU_HOME=str(tmp_path_factory.mktemp("demo") / "var"), KEFU_PREFECT_PORT=port, PYTHONUNBUFFERED="1")
+    env.update(KEFU_HOME=str(tmp_path_factory.mktemp("demo") / "var"), KEFU_PREFECT_PORT=port, PYTHONUNBUFFERED="1",
+               # A secret configured as a department would (tests/demo/test_day.py searches for it).
+               KEFU_SMTP_PASSWORD=DEMO_SECRET)
     day = DemoDay(env, port, subprocess.CompletedProcess([], 1))
     try:
         day.done = day.kefu("demo", "--json", timeout=1200)

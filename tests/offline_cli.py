@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from people import signed_in_env, token_of
 from typer.testing import CliRunner
 
 _environ_before = dict(os.environ)
@@ -18,4 +19,9 @@ for _key in set(os.environ) - set(_environ_before):
 
 runner = CliRunner()
 
-__all__ = ["app", "runner"]
+def invoke(args: list[str], as_: str | None = None, **kwargs):
+    """``kefu ARGS`` in-process, signed in (people.signed_in_env)."""
+    return runner.invoke(app, args, env={**signed_in_env(args, as_), **kwargs.pop("env", {})}, **kwargs)
+
+
+__all__ = ["app", "runner", "invoke", "token_of"]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from kefu import processes
 from kefu.audit.snapshots import VersionNotOnRecord, rules_of
-from kefu.core import chain, deadlines
+from kefu.core import chain, deadlines, identity
 from kefu.core.process import Check
 from kefu.core.rules import Rules
 from kefu.core.verdicts import Context, Divergence
@@ -91,6 +91,11 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
             result.versions.append(row.config_version)
         context = Context(rules, result.notes)
         try:
+            missing = identity.unverified(rules, state.step, event.actor, event.payload)
+            if missing is not None:
+                result.verdict = DIVERGENT
+                result.divergence = Divergence(row.seq, row.type, "who decided (department.yaml access)", *missing)
+                return result
             for process, fn in checks.get(row.type, ()):
                 if process is None or process == (state.process or case.process):  # the first event opens the case
                     divergence = fn(context, state, event)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from pydantic import ValidationError
@@ -29,14 +28,17 @@ from kefu.cli.case import case_app, deadlines_app  # noqa: E402
 from kefu.cli.complaint import complaint_app, contact_app  # noqa: E402
 from kefu.cli.order import order_app  # noqa: E402
 from kefu.cli.outbox import outbox_app  # noqa: E402
+from kefu.cli.staff import login, logout, staff_app, whoami  # noqa: E402
 from kefu.cli.support import BadInput, JsonOpt, command, emit  # noqa: E402
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="kefu 客服: a customer-service department on Prefect.")
 config_app = typer.Typer(no_args_is_help=True, help="The department's rules (config/).")
 for group, name in ((complaint_app, "complaint"), (contact_app, "contact"), (case_app, "case"), (config_app, "config"),
                     (deadlines_app, "deadlines"), (outbox_app, "outbox"), (order_app, "order"), (audit_app, "audit"),
-                    (callback_app, "callback"), (report_app, "report")):
+                    (callback_app, "callback"), (report_app, "report"), (staff_app, "staff")):
     app.add_typer(group, name=name)
+for fn in (login, logout, whoami):
+    app.command(fn.__name__)(fn)
 
 
 @app.command("sweep")
@@ -59,7 +61,7 @@ def sweep_now(as_json: bool = JsonOpt) -> None:
                          f"{delivered.pending_left} waiting")
 
 
-# -- rules and people --------------------------------------------------------------------------
+# -- rules --------------------------------------------------------------------------
 
 @config_app.command("show")
 @command
@@ -83,27 +85,24 @@ def config_check(directory: Path = typer.Argument(..., help="A config folder to 
           f"{directory}: ok (version {rules.version})")
 
 
-@app.command("staff")
-@command
-def staff(role: Optional[str] = typer.Option(None, "--role"), as_json: bool = JsonOpt) -> None:
-    """The roster: id, name, role, e-mail."""
-    rules = runtime.rules()
-    if role is not None and role not in rules.department.roles:
-        raise BadInput("role", f"unknown role {role!r}", f"use one of {', '.join(rules.department.roles)}")
-    rows = [s.model_dump() for s in rules.department.staff if role is None or s.role == role]
-    emit(as_json, rows, "\n".join(f"{s['id']:<12} {s['name']:<6} {s['role']:<11} {s['email']}" for s in rows))
-
-
 # -- running kefu ------------------------------------------------------------------------------
 
 @app.command("up")
 @command
 def up(detach: bool = typer.Option(False, "--detach", help="Start and return; `kefu down` stops."),
+       host: str = typer.Option("127.0.0.1", "--host", help="The address the Prefect server listens on; any "
+                                "other than loopback needs PREFECT_SERVER_API_AUTH_STRING (Prefect's basic auth)."),
        as_json: bool = JsonOpt) -> None:
     """Start the local Prefect server and the runner; print the dashboard URL."""
     from kefu.executor import local
 
-    info = local.up(detach=detach, announce=lambda text: None if as_json else typer.echo(text))
+    try:
+        info = local.up(detach=detach, announce=lambda text: None if as_json else typer.echo(text), host=host)
+    except local.Unprotected:
+        raise BadInput("host", f"a Prefect server on {host} would let anyone who reaches it resume cases and read "
+                               "their forms: the open-source server has no login of its own",
+                       "set PREFECT_SERVER_API_AUTH_STRING=user:password (kefu's CLI and runner send it), or "
+                       "leave out --host to listen on 127.0.0.1 only") from None
     emit(as_json, info, "")
 
 

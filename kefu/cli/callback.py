@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from kefu import runtime
 from kefu.cli.support import (
     BadInput,
+    ByOpt,
     JsonOpt,
+    caller,
     command,
     emit,
     local_iso,
@@ -112,14 +114,14 @@ def callback_record(
     at: Optional[str] = typer.Option(None, "--at", help="not_convenient: the time the customer asked for (ISO-8601 with offset)."),
     note: Optional[str] = typer.Option(None, "--note", help="What to improve (average, unsatisfied) or a note."),
     channel: str = typer.Option("phone", "--channel", help="phone, email or sms."),
-    by: str = typer.Option(..., "--by", help="Your staff id (see `kefu staff`)."),
+    by: Optional[str] = ByOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Record a call in 《回访记录表》; the callback's run moves on (next attempt, or it ends)."""
     booked = parse_time(at, "at") if at else None
     try:  # the same path as the dashboard's call form: the same checks, the same refusals
         state, woken = service.decide(case_id, CALL, {"outcome": outcome, "channel": channel, "note": note,
-                                                      "booked_at": booked, "by": by})
+                                                      "booked_at": booked, "by": by}, caller())
     except InputRefused as refused:  # the form's booked_at is --at here
         raise BadInput("at" if refused.field == "booked_at" else refused.field, refused.problem, refused.fix) from None
     if woken.startswith("not woken"):

@@ -8,9 +8,9 @@ from typing import Any, Optional
 import typer
 
 from kefu import processes, runtime
-from kefu.cli.support import BadInput, ByOpt, JsonOpt, command, emit, local_iso
+from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit, local_iso
 from kefu.core import casework
-from kefu.core.texts import local_time, mask_phone
+from kefu.core.texts import local_time, mask_phone, run_page
 from kefu.executor import service
 from models.case import CaseState
 
@@ -31,7 +31,7 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "classified_by": intake.get("classified_by"),
         "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
         "flow_run_id": state.flow_run_id,
-        "flow_run_url": f"{_dashboard()}/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else None,
+        "flow_run_url": run_page(_dashboard(), state.flow_run_id) if state.flow_run_id else None,
         "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": local_iso(e.at), "payload": e.payload}
                    for e in events],
         "deadlines": [{"step": d.step, "round": d.round, "due_at": local_iso(d.due_at), "met_at": local_iso(d.met_at),
@@ -69,7 +69,7 @@ def case_text(state: CaseState) -> str:
 
 def decide(case_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:
     """Record a person's decision (any process's step), wake the case's run, and say where it is now."""
-    state, note = service.decide(case_id, step, data)
+    state, note = service.decide(case_id, step, data, caller())
     if note.startswith("not woken"):
         typer.echo(f"warning: recorded, but the flow run was {note}", err=True)
     emit(as_json, {**case_json(state), "flow_run": note},
@@ -124,9 +124,10 @@ def case_sync(case_id: Optional[str] = typer.Argument(None), as_json: bool = Jso
 @command
 def case_pause(case_id: str = typer.Argument(...),
                reason: str = typer.Option(..., "--reason", help="Why the case waits for the customer."),
-               by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+               by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """The case waits for the customer: its deadlines stop until `kefu case resume`."""
-    state = casework.pause_clock(runtime.store(), runtime.rules(), case_id, reason, by)
+    with service.acting(caller(), by) as who:
+        state = casework.pause_clock(runtime.store(), runtime.rules(), case_id, reason, who.by)
     emit(as_json, case_json(state), f"{case_id}: clock stopped ({reason})")
 
 
@@ -134,9 +135,10 @@ def case_pause(case_id: str = typer.Argument(...),
 @command
 def case_resume(case_id: str = typer.Argument(...),
                 reason: str = typer.Option("the customer answered", "--reason"),
-                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """The customer responded: the deadlines run again, moved by the time they were stopped."""
-    state = casework.resume_clock(runtime.store(), runtime.rules(), case_id, reason, by)
+    with service.acting(caller(), by) as who:
+        state = casework.resume_clock(runtime.store(), runtime.rules(), case_id, reason, who.by)
     due = ", ".join(f"{d.step} {local_time(runtime.rules(), d.due_at)}" for d in state.open_deadlines() if d.due_at)
     emit(as_json, case_json(state), f"{case_id}: clock running; due: {due}")
 

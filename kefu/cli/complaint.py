@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from kefu.cli.case import case_json, decide
-from kefu.cli.support import BadInput, ByOpt, JsonOpt, command, emit
+from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit
 from kefu.core.refusals import refusal_from_validation
 from kefu.executor import service
 from kefu.processes.complaint.decisions import FIELD_FIXES
@@ -32,7 +32,7 @@ def complaint_open(
     member: bool = typer.Option(False, "--member", help="The customer is a member."),
     order: Optional[str] = typer.Option(None, "--order", help="Order reference."),
     received_at: Optional[str] = typer.Option(None, "--at", help="When it was received (ISO-8601 with offset)."),
-    by: str = typer.Option("intake", "--by", help="Who registered it."),
+    by: Optional[str] = ByOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Register a contact (step 1, 投诉受理) and start its flow run."""
@@ -40,12 +40,13 @@ def complaint_open(
         at = datetime.fromisoformat(received_at) if received_at else None
     except ValueError:
         raise BadInput("at", f"{received_at!r} is not a time", FIELD_FIXES["received_at"]) from None
+    verified = caller()
     try:
         reg = ContactRegistration(name=name, phone=phone, channel=channel, content=content, kind=kind,
-                                  severity=severity, member=member, order_ref=order, received_at=at, by=by)
+                                  severity=severity, member=member, order_ref=order, received_at=at, by=by or verified.staff)
     except ValidationError as exc:
         raise refusal_from_validation(exc, FIELD_FIXES) from None
-    state, note = service.open_contact(reg)
+    state, note = service.open_contact(reg, verified)
     if note != "started":
         typer.echo(f"warning: case recorded, but its flow run {note}", err=True)
     emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}")
@@ -60,7 +61,7 @@ def complaint_judge(
     upheld: Optional[bool] = typer.Option(None, "--upheld/--not-upheld", help="Is the complaint upheld?"),
     department: Optional[str] = typer.Option(None, "--department", help="Responsible department (upheld)."),
     reason: str = typer.Option(..., "--reason", help="Reason for the judgement."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 2, 投诉判定: upheld (naming the responsible department) or not upheld."""
     if upheld is None:
@@ -74,7 +75,7 @@ def complaint_investigate(
     case_id: str = typer.Argument(...),
     cause: str = typer.Option(..., "--cause", help="The concrete cause."),
     responsible: str = typer.Option(..., "--responsible", help="The directly responsible person."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 3, 展开调查: the cause and the responsible person."""
     decide(case_id, Step.INVESTIGATION, {"cause": cause, "responsible": responsible, "by": by}, as_json)
@@ -85,7 +86,7 @@ def complaint_investigate(
 def complaint_propose(
     case_id: str = typer.Argument(...),
     option: list[str] = typer.Option(..., "--option", help="A candidate solution (repeat for more)."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 4, 提出处理方案: one or more candidate solutions."""
     decide(case_id, Step.PROPOSAL, {"options": option, "by": by}, as_json)
@@ -96,7 +97,7 @@ def complaint_propose(
 def complaint_approve(
     case_id: str = typer.Argument(...),
     choice: int = typer.Option(..., "--choice", help="Number of the chosen option (1 = first)."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 4, 批示: a person with the approving role chooses one option."""
     decide(case_id, Step.APPROVAL, {"choice": choice, "by": by}, as_json)
@@ -109,7 +110,7 @@ def complaint_implement(
     accepted: Optional[bool] = typer.Option(None, "--accepted/--rejected", help="Did the customer accept?"),
     signature: Optional[str] = typer.Option(None, "--signature", help="The customer's signature (name)."),
     feedback: Optional[str] = typer.Option(None, "--feedback", help="The customer's feedback."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 5, 实施处理方案: the customer accepts (signs) or rejects; a rejection goes back to step 4."""
     if accepted is None:
@@ -124,7 +125,7 @@ def complaint_review(
     case_id: str = typer.Argument(...),
     summary: str = typer.Option(..., "--summary", help="Summary and evaluation."),
     improvement: list[str] = typer.Option([], "--improvement", help="An improvement measure (repeat for more)."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Step 6, 总结评价: summary and improvements; the case closes and a callback is requested."""
     decide(case_id, Step.REVIEW, {"summary": summary, "improvements": improvement, "by": by}, as_json)
@@ -135,7 +136,7 @@ def complaint_review(
 def contact_answer(
     case_id: str = typer.Argument(...),
     answer: str = typer.Option(..., "--answer", help="The answer given to the customer."),
-    by: str = ByOpt, as_json: bool = JsonOpt,
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Answer a consultation or query; it closes."""
     decide(case_id, Step.ANSWER, {"answer": answer, "by": by}, as_json)

@@ -16,6 +16,7 @@ from kefu.cli.support import (
     BadInput,
     ByOpt,
     JsonOpt,
+    caller,
     command,
     emit,
     local_iso,
@@ -97,7 +98,7 @@ def _kept(deadline: Any, met_at: str | None) -> str:
 
 def _hand_over(order_id: str, step: str, data: dict[str, Any], as_json: bool) -> None:
     """Record a hand-over and wake the order's run (the same path as the dashboard's form)."""
-    state, note = service.decide(order_id, step, data)
+    state, note = service.decide(order_id, step, data, caller())
     emit(as_json, {**order_json(state), "flow_run": note},
          f"{order_id}: {step} recorded; " + (f"next: {state.step}" if state.step else "all done") + f" (run {note})")
 
@@ -116,14 +117,14 @@ def order_new(
                                                          "delivery_installation 包送货安装."),
     urgency: Optional[str] = typer.Option(None, "--urgency", help="normal or tight (closer tracking)."),
     invoice: bool = typer.Option(False, "--invoice", help="The buyer wants an invoice."),
-    by: Optional[str] = typer.Option(None, "--by", help="Who takes the order (default: the agent)."),
+    by: Optional[str] = ByOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Take an order (seed 001 订单的接收与处理) and start its flow run."""
     data = dict(buyer=buyer, phone=phone, agent=agent, items=item, ship_by=parse_day(ship_by, "--ship-by"),
                 deliver_by=parse_day(deliver_by, "--deliver-by"), delivery_mode=delivery, urgency=urgency,
                 invoice_requested=invoice)
-    state, note = service.open_order(data, by=by or agent)
+    state, note = service.open_order(data, caller(), by)
     if note != "started":
         typer.echo(f"warning: order recorded, but its flow run {note}", err=True)
     emit(as_json, {**order_json(state), "flow_run": note}, f"{state.case_id}")
@@ -131,7 +132,7 @@ def order_new(
 
 @order_app.command("paid")
 @command
-def order_paid(order_id: str = typer.Argument(...), by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+def order_paid(order_id: str = typer.Argument(...), by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """The buyer paid: the 20-minute remark deadline starts (seed 000 第四篇)."""
     _hand_over(order_id, "payment", {"by": by}, as_json)
 
@@ -140,7 +141,7 @@ def order_paid(order_id: str = typer.Argument(...), by: str = ByOpt, as_json: bo
 @command
 def order_remark(order_id: str = typer.Argument(...),
                  text: str = typer.Option(..., "--text", help="姓名,宽*高,图案,M月D日发货,配送方式。特殊备注"),
-                 by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                 by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Write the remark; a second one is an amendment (a new version, reported to the supervisors)."""
     _hand_over(order_id, "remark", {"by": by, "text": text}, as_json)
 
@@ -149,7 +150,7 @@ def order_remark(order_id: str = typer.Argument(...),
 @command
 def order_verify(order_id: str = typer.Argument(...),
                  confirmation: str = typer.Option(..., "--confirmation", help="The buyer's written confirmation."),
-                 by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                 by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Consignee, drawing and size, ship date, delivery mode confirmed by the buyer in writing."""
     _hand_over(order_id, "verification", {"by": by, "confirmation": confirmation}, as_json)
 
@@ -158,14 +159,14 @@ def order_verify(order_id: str = typer.Argument(...),
 @command
 def order_shipped(order_id: str = typer.Argument(...),
                   tracking: str = typer.Option(..., "--tracking", help="The logistics tracking number."),
-                  by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                  by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Shipped with a tracking number; after the agreed date, liability is assessed."""
     _hand_over(order_id, "shipment", {"by": by, "tracking": tracking}, as_json)
 
 
 @order_app.command("delivered")
 @command
-def order_delivered(order_id: str = typer.Argument(...), by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+def order_delivered(order_id: str = typer.Argument(...), by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """The buyer received the goods; after the agreed date, liability is assessed."""
     _hand_over(order_id, "delivery", {"by": by}, as_json)
 
@@ -176,7 +177,7 @@ def order_step(step: str = typer.Argument(..., help="stock-check, finance-confir
                                                     "handover or invoice."),
                order_id: str = typer.Argument(...),
                note: Optional[str] = typer.Option(None, "--note", help="A note for the record."),
-               by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+               by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Record another hand-over of the chain (seed 001 订单的接收与处理)."""
     if step not in CHAIN_STEPS:
         raise BadInput("step", f"{step!r} is not recorded with `kefu order step`", f"use one of {', '.join(CHAIN_STEPS)}"
@@ -188,9 +189,10 @@ def order_step(step: str = typer.Argument(..., help="stock-check, finance-confir
 @command
 def order_chase(order_id: str = typer.Argument(...),
                 via: str = typer.Option(..., "--via", help="im (e-mailed to the supervisors) or phone."),
-                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Chase an overdue order: the supervisor for a late shipment or delivery, the buyer when unpaid."""
-    state = orders.chase(runtime.store(), runtime.rules(), order_id, via, by)
+    with service.acting(caller(), by) as who:
+        state = orders.chase(runtime.store(), runtime.rules(), order_id, via, who.by)
     chase = order_of(state).chases[-1]
     emit(as_json, order_json(state), f"{order_id}: {chase.stage} chased by {chase.by} via {chase.via}")
 
@@ -199,9 +201,10 @@ def order_chase(order_id: str = typer.Argument(...),
 @command
 def order_delay(order_id: str = typer.Argument(...),
                 cause: str = typer.Option(..., "--cause", help="What delays it, outside our control."),
-                by: str = ByOpt, as_json: bool = JsonOpt) -> None:
+                by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
     """Record a delay outside our control and send the buyer the after-care message (seed 002 §2)."""
-    state = orders.record_delay(runtime.store(), runtime.rules(), order_id, cause, by)
+    with service.acting(caller(), by) as who:
+        state = orders.record_delay(runtime.store(), runtime.rules(), order_id, cause, who.by)
     emit(as_json, order_json(state), f"{order_id}: delay recorded; the buyer was told:\n"
                                      + state.notices[f"after_care:{len(order_of(state).delays)}"]["text"])
 

@@ -9,18 +9,21 @@ import json
 import sys
 import traceback
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Callable
 
 import typer
 
 from kefu import runtime
 from kefu.core.config import ConfigError
+from kefu.core.identity import Verified
 from kefu.core.refusals import InputRefused
 from kefu.core.store import UnknownCase
 
 # The options every command group shares.
 JsonOpt = typer.Option(False, "--json", help="Machine-readable output.")
-ByOpt = typer.Option(..., "--by", help="Your staff id (see `kefu staff`).")
+ByOpt = typer.Option(None, "--by", help="Whom you decide for: yourself (the default, from your token) or, where "
+                                         "department.yaml access.deputies allows, the person you stand in for.")
 
 
 class BadInput(Exception):
@@ -29,6 +32,24 @@ class BadInput(Exception):
     def __init__(self, field: str, problem: str, fix: str) -> None:
         super().__init__(f"{field}: {problem} — {fix}")
         self.field, self.problem, self.fix = field, problem, fix
+
+
+def token_file() -> Path:
+    """Where `kefu login` keeps the caller's token (the user's own config folder, 0600)."""
+    return Path(typer.get_app_dir("kefu")) / "token"
+
+
+def caller() -> Verified:
+    """The verified staff member running this command: ``KEFU_TOKEN``, else the token `kefu login` kept."""
+    import os
+
+    from kefu.core import clock, identity
+
+    token = os.environ.get("KEFU_TOKEN") or (token_file().read_text().strip() if token_file().is_file() else "")
+    if not token:
+        raise BadInput("token", "you are not signed in: kefu records every decision for the verified person who "
+                                "made it", identity.HOW_TO_GET_A_TOKEN)
+    return identity.verify_token(runtime.store().engine, runtime.rules(), token, clock.now())
 
 
 def parse_day(value: str, field: str) -> date:

@@ -14,13 +14,13 @@ from typing import Callable, Collection, Iterator, Mapping, Sequence
 from sqlmodel import Session
 
 from kefu.core import clock, deadlines
+from kefu.core.identity import SYSTEM
 from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore, ConcurrentChange, NewEvent
 from models.case import CaseState, DeadlineState, EventType, RecordedEvent
 from models.reducer import apply
 
-SYSTEM = "kefu"
 # What a deadline the customer booked shows as its allowance (a callback's booked time).
 CUSTOMER_CHOICE = "the customer's choice"
 
@@ -123,14 +123,16 @@ def rescheduled_deadline(rules: Rules, state: CaseState, deadline: DeadlineState
 
 def refuse(store: CaseStore, rules: Rules, case_id: str, step: str, round_: int, by: str,
            refusal: InputRefused) -> CaseState:
-    """Record a refused dashboard input, so the form re-opens with the reason and the refusal is on file."""
+    """Record a refused dashboard input, so the form re-opens with the reason and the refusal is on
+    file. kefu is its actor: ``by`` is only who the form named, perhaps with a wrong PIN."""
     nth = store.state(case_id).refusal_count(step, round_) + 1
 
     def decide(state: CaseState) -> list[NewEvent]:
         if state.refusal_count(step, round_) >= nth:
             return []
-        return [NewEvent(EventType.INPUT_REFUSED, by or "unknown", clock.now(), {
-            "step": step, "round": round_, "field": refusal.field, "problem": refusal.problem, "fix": refusal.fix,
+        return [NewEvent(EventType.INPUT_REFUSED, SYSTEM, clock.now(), {
+            "step": step, "round": round_, "by": by, "field": refusal.field, "problem": refusal.problem,
+            "fix": refusal.fix,
         }, idem_key=f"refused:{step}:{round_}:{nth}")]
 
     return record(store, rules, case_id, decide)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from models.case import CaseState, RecordedEvent, StaffInput
 
 if TYPE_CHECKING:
-    from kefu.core.rules import Rules
+    from kefu.core.rules import Rules, StaffMember
     from kefu.core.store import CaseStore
     from kefu.core.verdicts import Context, Divergence
 
@@ -42,12 +42,16 @@ class Section:
 @dataclass(frozen=True)
 class HumanStep:
     """A wait for a person: the typed form, who records it, and the command that answers it
-    (followed by the case id in messages that say what to do)."""
+    (followed by the case id in messages that say what to do). The dashboard's form
+    (``kefu.core.forms``) offers as ``by`` only the staff ``may_decide`` allows, and a picker for
+    each field ``choices`` gives (field → value → label)."""
 
     name: str
     input: type[StaffInput]
     record: Recorder
     command: str
+    may_decide: Callable[["Rules", CaseState, "StaffMember"], bool] | None = None
+    choices: Callable[["Rules", CaseState], dict[str, dict[Any, str]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ class InputRefused(Exception):
         self.field, self.problem, self.fix = field, problem, fix
         super().__init__(f"{field}: {problem} — {fix}")
 
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "problem": self.problem, "fix": self.fix}
+
 
 def refusal_from_validation(exc: ValidationError, fixes: Mapping[str, str] = FIELD_FIXES) -> InputRefused:
     """The first problem of a shape check, with the fix for its field (``fixes``)."""

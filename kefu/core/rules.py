@@ -53,11 +53,32 @@ class StaffMember(Strict):
     department: str
 
 
+class Deputy(Strict):
+    """A staff member who may decide for another role at some steps (主管代批: the supervisor signs
+    for the manager); the event records both people."""
+
+    staff: str
+    role: str
+    steps: list[str] = Field(min_length=1)
+
+
+class AccessRules(Strict):
+    """How kefu knows who decided. Rules that have this section require every decision by a
+    person to carry a verified identity (the auditor's replay checks it); older rules on record
+    did not, and their decisions are judged by them."""
+
+    verified_decisions: bool = True
+    token_days: int = Field(90, ge=1, le=3650)
+    pin_digits: int = Field(6, ge=4, le=12)
+    deputies: list[Deputy] = []
+
+
 class DepartmentRules(Strict):
     department: DepartmentInfo
     roles: list[str] = Field(min_length=1)
     departments: list[ResponsibleDepartment] = Field(min_length=1)
     staff: list[StaffMember] = Field(min_length=1)
+    access: AccessRules | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "DepartmentRules":
@@ -71,6 +92,12 @@ class DepartmentRules(Strict):
                 raise ValueError(
                     f"staff.{i}.department: {member.department!r} is not one of departments {dept_ids}"
                 )
+        staff_ids = [s.id for s in self.staff]
+        for i, deputy in enumerate(self.access.deputies if self.access else []):
+            if deputy.staff not in staff_ids:
+                raise ValueError(f"access.deputies.{i}.staff: unknown staff {deputy.staff!r}; use an id from staff")
+            if deputy.role not in self.roles:
+                raise ValueError(f"access.deputies.{i}.role: {deputy.role!r} is not one of roles {self.roles}")
         return self
 
 
@@ -170,8 +197,9 @@ def _explain(path: Path, exc: ValidationError) -> ConfigError:
     return ConfigError(str(path), key, problem, fix)
 
 
-# The folder each rules version loaded in this process came from.
-LOADED_FROM: dict[str, Path] = {}
+# The folders each rules version loaded in this process came from (two copies of one config are
+# one version; either may be edited or removed later).
+LOADED_FROM: dict[str, list[Path]] = {}
 
 
 def version_of(directory: Path) -> str:
@@ -198,11 +226,14 @@ def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
                   calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"],  # type: ignore[arg-type]
                   escalation=parsed["escalation.yaml"], sections=sections)  # type: ignore[arg-type]
     _check_deadline_rules(rules, processes)
+    _check_deputies(rules, processes)
     for process in processes:
         if process.config is not None and process.config.check is not None:
             for key, problem, fix in process.config.check(rules):
                 raise ConfigError(str(directory / process.config.file), key, problem, fix)
-    LOADED_FROM[version] = directory  # kefu.core.snapshots records these files for replay
+    folders = LOADED_FROM.setdefault(version, [])  # kefu.core.snapshots records these files for replay
+    if directory not in folders:
+        folders.append(directory)
     return rules
 
 
@@ -211,6 +242,16 @@ def _parse(path: Path, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(_read_yaml(path))
     except ValidationError as exc:
         raise _explain(path, exc) from None
+
+
+def _check_deputies(rules: Rules, processes: Sequence["Process"]) -> None:
+    """A deputy stands in at steps people decide (a form of some process)."""
+    steps = {s.name for p in processes for s in p.human_steps}
+    for i, deputy in enumerate(rules.department.access.deputies if rules.department.access else []):
+        for j, step in enumerate(deputy.steps):
+            if step not in steps:
+                raise ConfigError(str(rules.directory / "department.yaml"), f"access.deputies.{i}.steps.{j}",
+                                  f"no process has a step {step!r} decided by a person", f"use one of {sorted(steps)}")
 
 
 def _check_deadline_rules(rules: Rules, processes: Sequence["Process"]) -> None:

@@ -36,8 +36,8 @@ def record_once(session: Session, version: str) -> None:
     if session.execute(sa.select(table.c.version).where(table.c.version == version)).first() is not None:
         _RECORDED.add(key)  # committed: this append's transaction might still roll back, that one did not
         return
-    directory = LOADED_FROM.get(version)
-    if directory is None or version_of(directory) != version:
+    directory = next((d for d in LOADED_FROM.get(version, ()) if d.is_dir() and version_of(d) == version), None)
+    if directory is None:
         return
     try:
         files = files_of(directory)

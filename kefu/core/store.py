@@ -7,7 +7,7 @@ twice carries the same idempotency key and records once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kefu.core import chain, clock, snapshots
+from kefu.core.identity import stamped
 from kefu.core.texts import mask_phone
 from models.case import CaseState, EventType, RecordedEvent
 from models.records import Case, CaseEvent, Deadline
@@ -139,6 +140,8 @@ class CaseStore:
         snapshots.record_once(session, config_version)
         new_state = state.model_copy(deep=True)
         recorded_at = clock.now()
+        # Each event says how its actor was verified (kefu.core.identity), inside the chained payload.
+        events = [replace(event, payload=stamped(event.actor, event.payload)) for event in events]
         rows = [dict(case_id=state.case_id, seq=state.last_seq + offset, type=str(event.type), actor=event.actor,
                      at=event.at, recorded_at=recorded_at, idem_key=event.idem_key, config_version=config_version,
                      payload=event.payload) for offset, event in enumerate(events, start=1)]

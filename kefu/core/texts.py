@@ -43,3 +43,9 @@ def mask_phone(phone: str) -> str:
     if len(digits) < 7:
         return "*" * len(digits)
     return digits[:3] + "****" + digits[-4:]
+
+
+def run_page(dashboard_url: str, flow_run_id: str | None) -> str:
+    """Where a person opens a case's run in the dashboard (the dashboard itself without a run).
+    Prefect's V2 dashboard: its Resume form masks the PIN field, where V1 shows it as text."""
+    return f"{dashboard_url}/v2/runs/flow-run/{flow_run_id}" if flow_run_id else dashboard_url

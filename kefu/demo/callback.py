@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from kefu import processes, runtime
 from kefu.core import clock
+from kefu.demo.staff import signed_in
 from kefu.escalation import mail, sweep
 from kefu.executor import prefect_env, service
 from kefu.processes.callback import decisions as callbacks
@@ -47,7 +48,7 @@ def _callbacks_of(complaint_ids: list[str]) -> list[str]:
 
 def _call(case_id: str, say: Callable[[str], None], **answer: Any) -> None:
     agent = runtime.store().state(case_id).owner
-    state, note = service.decide(case_id, CALL, {"channel": "phone", **answer, "by": agent})
+    state, note = service.decide(case_id, CALL, {"channel": "phone", **answer}, signed_in(agent))
     callback = callback_of(state)
     after = (f"next call {callbacks.customer_local(callback.proposed_at, callbacks.customer_zone(runtime.rules(), callback.customer))}"
              f" (set by {callback.proposed_by})" if state.status == "open" else f"closed: {state.outcome}")

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from kefu import processes, runtime
 from kefu.core import casework, clock
 from kefu.core.refusals import InputRefused
+from kefu.core.texts import run_page
+from kefu.demo.staff import signed_in
 from kefu.escalation import mail, sweep
 from kefu.executor import orchestration, prefect_env, service
 from kefu.settings import get_settings
@@ -270,7 +272,7 @@ def run(say: Callable[[str], None], executor: Executor, problems: list[str]) -> 
 
 def _intake(script: Script, say: Callable[[str], None], stamp: Callable[[], str], problems: list[str]) -> None:
     reg = ContactRegistration(**script.contact, by="li.na")
-    state, note = service.open_contact(reg)
+    state, note = service.open_contact(reg, signed_in(reg.by))
     script.case_id = state.case_id
     script.waited_since = time.monotonic()
     if (state.kind, state.severity) != script.expect:
@@ -315,7 +317,7 @@ def _act(script: Script, case: CaseState, say: Callable[[str], None], stamp: Cal
     script.waited_since = time.monotonic()
     prefix = f"{stamp()}  {case.case_id}  {who(act.data['by'])} "
     try:
-        _, note = service.decide(case.case_id, act.step, act.data)
+        _, note = service.decide(case.case_id, act.step, act.data, signed_in(act.data["by"]))
     except InputRefused as refusal:
         if not act.refused:
             raise
@@ -354,13 +356,15 @@ def escalations(say: Callable[[str], None], problems: list[str]) -> dict[str, An
     say("\nThree more contacts arrive, and nobody gets to them. The business clock now runs ahead:")
     stalled = []
     for contact in STALLED:
-        state, note = service.open_contact(ContactRegistration(**contact, by="wang.fang"))
+        state, note = service.open_contact(ContactRegistration(**contact, by="wang.fang"), signed_in("wang.fang"))
         stalled.append(state.case_id)
         if note != "started":
             problems.append(f"{state.case_id}: flow run {note}")
         say(f"  {state.case_id}  {state.kind}/{state.severity}  {contact['name']}: {_short(contact['content'], 40)}")
     paused = stalled[2]
-    casework.pause_clock(store, rules, paused, "客户出差，三天后再联系 / customer travelling, call back in 3 days", "wang.fang")
+    with service.acting(signed_in("wang.fang")):
+        casework.pause_clock(store, rules, paused, "客户出差，三天后再联系 / customer travelling, call back in 3 days",
+                             "wang.fang")
     say(f"  {paused}  clock stopped: the customer asked to be contacted after her trip")
     start, frozen_before = clock.now(), clock.frozen_at()
     engine = store.engine
@@ -369,7 +373,8 @@ def escalations(say: Callable[[str], None], problems: list[str]) -> dict[str, An
         for offset in CHECKPOINTS:
             clock.set_now(start + offset)
             if not resumed and offset >= PAUSE_UNTIL:
-                state = casework.resume_clock(store, rules, paused, "客户回来了 / the customer is back", "wang.fang")
+                with service.acting(signed_in("wang.fang")):
+                    state = casework.resume_clock(store, rules, paused, "客户回来了 / the customer is back", "wang.fang")
                 due = next(d for d in state.open_deadlines() if d.step == Step.JUDGEMENT).due_at
                 say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {paused}  customer back; clock runs again, "
                     f"judgement now due {due.astimezone(zone):%m-%d %H:%M}")  # type: ignore[union-attr]
@@ -420,7 +425,7 @@ def summary_rows(day: list[Script], executor: Executor) -> list[dict[str, Any]]:
             "refusals": script.refusals,
             "flow_run_id": state.flow_run_id,
             "flow_run_state": executor.state_name(state.flow_run_id),
-            "flow_run_url": f"{settings.dashboard_url}/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else None,
+            "flow_run_url": run_page(settings.dashboard_url, state.flow_run_id) if state.flow_run_id else None,
         })
     return rows
 

@@ -14,7 +14,7 @@ import time
 from typing import Any, Callable
 
 from kefu import runtime
-from kefu.demo import callback, complaint, order
+from kefu.demo import callback, complaint, order, staff
 from kefu.settings import get_settings
 
 # -- waiting for the executor ----------------------------------------------------------------------
@@ -89,7 +89,9 @@ def run(as_json: bool) -> None:
         summary = {"cases": complaint.summary_rows(day, executor), "elapsed_seconds": round(time.monotonic() - started, 1),
                    "dashboard_url": settings.dashboard_url, "kefu_home": str(settings.home.resolve()),
                    "problems": problems, "escalations": escalations, "callbacks": called_back,
-                   "orders": order.run(say, problems), "audit": _audit(say, problems)}
+                   "orders": order.run(say, problems), "audit": _audit(say, problems),
+                   # Issued for whoever tries the dashboard's forms after the demo (shown once, here).
+                   "dashboard_pins": staff.dashboard_pins()}
     finally:
         executor.close()
     if as_json:
@@ -146,12 +148,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for problem in summary["problems"]:
         print(f"PROBLEM: {problem}")
     first = rows[0]["case_id"] if rows else "<id>"
+    pins = ", ".join(f"{who} {pin}" for who, pin in summary["dashboard_pins"].items())
     env = _env_prefix()
     print(f"""
 Where to look:
   dashboard   {summary['dashboard_url']}  (each flow run is named after its case; Suspended = waits for a person)
   one case    {env}kefu case show {first}  (timeline: who did what, when; deadlines)
   all cases   {env}kefu case list  (--status open, --step approval, --json)
+  act         {env}kefu staff token issue li.na, then {env}kefu login: the CLI acts as the token's owner
+  forms       a form asks for the PIN of the person deciding: {pins}
   stop kefu   {env}kefu down  (the server and runner keep running in the background until then)""")
 
 

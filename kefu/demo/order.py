@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from kefu import processes, runtime
 from kefu.core import clock
+from kefu.demo.staff import signed_in
 from kefu.escalation import mail, sweep
 from kefu.executor import prefect_env, service
 from kefu.processes.order import decisions as orders
@@ -43,13 +44,13 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
     for branch, buyer, phone, agent, item, mode, urgency in ORDERS:
         state, note = service.open_order(dict(
             buyer=buyer, phone=phone, agent=agent, items=[item], ship_by=ship_by.isoformat(),
-            deliver_by=(ship_by + timedelta(days=2)).isoformat(), delivery_mode=mode, urgency=urgency), by=agent)
+            deliver_by=(ship_by + timedelta(days=2)).isoformat(), delivery_mode=mode, urgency=urgency), signed_in(agent))
         taken[branch] = (state.case_id, agent)
         say(f"  {state.case_id}  {buyer}: {item}, ship by {ship_by}, {mode}, {urgency}; agent {agent}; run {note}")
 
     def hand_over(branch: str, step: str, by: str | None = None, **data: Any) -> None:
         order_id, agent = taken[branch]
-        service.decide(order_id, step, {"by": by or agent, **data})
+        service.decide(order_id, step, data, signed_in(by or agent))
 
     # The chain, order after order at each hand-over (the team works them side by side).
     for branch, buyer, *_ in ORDERS:
@@ -82,7 +83,9 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
             if f["step"] == "shipment":
                 say(f"  {'':11}  {f['case_id']}  shipment: rung {f['rung'] + 1} → {f['notify']} "
                     f"({', '.join(f['recipients'])})")
-        chased = orders.chase(store, rules, taken["late_chased"][0], rules.order.chase.first_via, taken["late_chased"][1])
+        with service.acting(signed_in(taken["late_chased"][1])):
+            chased = orders.chase(store, rules, taken["late_chased"][0], rules.order.chase.first_via,
+                                  taken["late_chased"][1])
         to = [s.id for s in rules.department.staff if s.role == rules.order.supervisor_role]
         say(f"  {'':11}  {chased.case_id}  {taken['late_chased'][1]} chases the supervisors by IM "
             f"(e-mailed to {', '.join(to)} through the outbox)")

@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 from kefu.core import chain, clock, snapshots
 from kefu.core.deadlines import late_text
 from kefu.core.rules import Rules
-from kefu.core.texts import local_time
+from kefu.core.texts import local_time, run_page
 from kefu.escalation import mail
 from models.case import EventType
 from models.records import Case, CaseEvent, Deadline
@@ -200,7 +200,7 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
         "rule": row.policy,
         "source": rules.sla.sources.get(row.process, "config/sla.yaml"),
         "act_command": f"{command or 'kefu case show'} {row.case_id}",
-        "case_url": f"{dashboard_url}/runs/flow-run/{row.flow_run_id}" if row.flow_run_id else dashboard_url,
+        "case_url": run_page(dashboard_url, row.flow_run_id),
     }
 
 

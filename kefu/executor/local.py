@@ -30,7 +30,13 @@ def _log(name: str) -> Path:
 
 def server_healthy(timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(f"{get_settings().api_url}/health", timeout=timeout) as response:
+        request = urllib.request.Request(f"{get_settings().api_url}/health")
+        auth = os.environ.get("PREFECT_API_AUTH_STRING")
+        if auth:  # a server behind Prefect's basic auth answers nothing else
+            import base64
+
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
@@ -89,18 +95,29 @@ def _claim_server() -> None:
         ownership.claim(client)
 
 
-def start(announce: Callable[[str], None] = print) -> dict:
+LOOPBACK = "127.0.0.1"
+
+
+class Unprotected(Exception):
+    """A Prefect server on another address than loopback without an auth string."""
+
+
+def start(announce: Callable[[str], None] = print, host: str = LOOPBACK) -> dict:
     """Start the server (unless one answers already) and the runner; wait until both are ready.
-    A config that does not load starts nothing: the runner and every flow run would fail on it."""
+    A config that does not load starts nothing: the runner and every flow run would fail on it.
+    The server listens on loopback; on any other address only with Prefect's basic auth
+    (PREFECT_SERVER_API_AUTH_STRING; kefu's clients send it as PREFECT_API_AUTH_STRING)."""
     from kefu import runtime
 
+    if host not in (LOOPBACK, "localhost", "::1") and not os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+        raise Unprotected(host)
     runtime.rules()  # ConfigError names the file, the key and the fix
     settings = get_settings()
     started: list[str] = []
     if not server_healthy():
         port = str(settings.prefect_port)
         _start("prefect-server", [sys.executable, "-m", "prefect", "server", "start",
-                                  "--host", "127.0.0.1", "--port", port])
+                                  "--host", host, "--port", port])
         started.append("prefect-server")
         _wait("the Prefect server", server_healthy, 180, _log("prefect-server"), "prefect-server")
     _claim_server()  # a server another kefu holds runs its cases, not ours: refuse before the runner
@@ -112,8 +129,8 @@ def start(announce: Callable[[str], None] = print) -> dict:
     return {"dashboard_url": settings.dashboard_url, "api_url": settings.api_url, "started": started}
 
 
-def up(detach: bool, announce: Callable[[str], None] = print) -> dict:
-    info = start(announce)
+def up(detach: bool, announce: Callable[[str], None] = print, host: str = LOOPBACK) -> dict:
+    info = start(announce, host)
     from kefu import runtime
     from kefu.executor import orchestration
 

@@ -88,7 +88,9 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
                 key = state.state_details.pause_key or ""
                 if not key.startswith(f"{step}-"):
                     return "already moving on"
-                result = client.resume_flow_run(run.id, run_input=data)
+                # The form asks for a PIN and shows labels; the decision is on record already.
+                answer = processes.form(runtime.rules(), case, step).answer(data)
+                result = client.resume_flow_run(run.id, run_input=answer)
                 if result.status.value == "ACCEPT":
                     return "resumed"
                 # Prefect marks a run Suspended before it saves the form's schema: a resume in
@@ -138,7 +140,9 @@ def catch_up(case: CaseState) -> str:
             decision = case.decision(step, round_)
             if decision is not None:
                 data = {k: v for k, v in decision.items() if k not in ("round", "at")}
-                result = client.resume_flow_run(run.id, run_input=data)
+                # The form asks for a PIN and shows labels; the decision is on record already.
+                answer = processes.form(runtime.rules(), case, step).answer(data)
+                result = client.resume_flow_run(run.id, run_input=answer)
                 if result.status.value != "ACCEPT" and _FORM_NEVER_SAVED in (getattr(result.details, "reason", "") or ""):
                     return _replace(client, run, case)
                 return f"resumed past {step}"

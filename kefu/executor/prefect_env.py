@@ -56,6 +56,9 @@ def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
         "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
         "PREFECT_UI_API_URL": settings.api_url,
     }
+    # A server started with basic auth (`kefu up --host`): every kefu client sends the same string.
+    if os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+        env["PREFECT_API_AUTH_STRING"] = os.environ["PREFECT_SERVER_API_AUTH_STRING"]
     effective_api_url = os.environ.get("PREFECT_API_URL", settings.api_url)  # the environment wins
     if effective_api_url.startswith("http://") and not (
         os.environ.get("PREFECT_API_SSL_CERT_FILE") or os.environ.get("PREFECT_API_TLS_INSECURE_SKIP_VERIFY")

@@ -1,32 +1,46 @@
 """What a person does, as one call: record it in the case, then make the flow run catch up.
 
-The CLI, the demo's scripted people and the benchmark all act through these two functions,
-so each path a person can take is the same code.
+The CLI, the demo's scripted people and the benchmark all act through these functions, so each
+path a person can take is the same code. Each takes the verified caller
+(:mod:`kefu.core.identity`): what is recorded is recorded for them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from kefu import processes, runtime
+from kefu.core import identity
+from kefu.core.identity import Acting, Verified
 from kefu.executor import orchestration
 from kefu.processes.complaint import decisions as complaints
 from models.case import CaseState
 from models.complaint import ContactRegistration
 
 
-def open_contact(reg: ContactRegistration) -> tuple[CaseState, str]:
+@contextmanager
+def acting(caller: Verified, by: str | None = None, step: str | None = None) -> Iterator[Acting]:
+    """What happens inside is recorded for ``caller`` (or for ``by``, if the rules make the caller
+    their deputy at ``step``; refused otherwise)."""
+    with identity.acting_as(identity.acting_for(runtime.rules(), caller, by, step)) as who:
+        yield who
+
+
+def open_contact(reg: ContactRegistration, caller: Verified) -> tuple[CaseState, str]:
     """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
-    state = complaints.register_contact(runtime.store(), runtime.rules(), reg)
+    with acting(caller, reg.by) as who:
+        state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}))
     note = start(state)  # before the read: the state returned names the run it started
     return runtime.store().state(state.case_id), note
 
 
-def open_order(data: dict[str, Any], by: str) -> tuple[CaseState, str]:
+def open_order(data: dict[str, Any], caller: Verified, by: str | None = None) -> tuple[CaseState, str]:
     """Take an order (P3) and start its flow run. The order is recorded even if Prefect is down."""
     from kefu.processes.order import decisions as orders
 
-    state = orders.create(runtime.store(), runtime.rules(), data, by)
+    with acting(caller, by) as who:
+        state = orders.create(runtime.store(), runtime.rules(), data, who.by)
     note = start(state)
     return runtime.store().state(state.case_id), note
 
@@ -42,13 +56,14 @@ def start(state: CaseState) -> str:
         return f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
 
 
-def decide(case_id: str, step: str, data: dict[str, Any]) -> tuple[CaseState, str]:
-    """Record a person's decision at ``step`` (refused with :class:`InputRefused` if it breaks
+def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> tuple[CaseState, str]:
+    """Record ``caller``'s decision at ``step`` (refused with :class:`InputRefused` if it breaks
     a rule; nothing is recorded then) and wake the case's flow run."""
     store, rules = runtime.store(), runtime.rules()
     case = store.state(case_id)
-    parsed = processes.parse_input(case, step, data)
-    state = processes.record_input(store, rules, case, step, parsed)
+    with acting(caller, data.get("by"), step) as who:
+        parsed = processes.parse_input(case, step, {**data, "by": who.by})
+        state = processes.record_input(store, rules, case, step, parsed)
     try:
         note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
     except Exception as exc:

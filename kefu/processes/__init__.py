@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kefu.core.forms import Form, form_for
 from kefu.core.process import Check, Deployment, HumanStep, Process
 from kefu.core.refusals import FIELD_FIXES, InputRefused, refusal_from_validation
 from kefu.core.rules import Rules
@@ -60,6 +61,11 @@ def human_step(state: CaseState, step: str) -> HumanStep:
                            f"the next action is `{waiting} {state.case_id}`" if waiting
                            else f"see `kefu case show {state.case_id}`")
     return found
+
+
+def form(rules: Rules, state: CaseState, step: str) -> Form:
+    """The dashboard's form at ``step`` of the case (pickers from config, a PIN field)."""
+    return form_for(rules, state, human_step(state, step))
 
 
 def command_for(process: str, step: str | None) -> str | None:

@@ -8,6 +8,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 from audit_cases import answered_consultation, complaint_form, later, resolved_complaint, rewrite_event
+from people import signed_in
 
 from kefu.audit import replay
 from kefu.core import casework, deadlines
@@ -45,9 +46,12 @@ def test_an_approval_by_a_role_the_rules_did_not_allow_is_divergent(store, rules
     """complaint.yaml permissions.approval.general: supervisor, manager or director (seed 002 §4 (7))."""
     case_id = resolved_complaint(store, rules)
     approval = next(e for e in store.events(case_id) if e.type == "plan.approved")
-    # Rewrite the approver and re-chain everything after it consistently: an insider with the
-    # hash function but without the rules' blessing. The chain holds; replay does not.
-    rewrite_event(store, case_id, lambda e: {"actor": "li.na"} if e.id == approval.id else {})
+    # Rewrite the approver (and how they were verified) and re-chain everything after it
+    # consistently: an insider with the hash function but without the rules' blessing. The chain
+    # holds; replay does not.
+    forged = {"method": "cli-token", "staff": "li.na"}
+    rewrite_event(store, case_id, lambda e: {"actor": "li.na", "payload": {**e.payload, "verified": forged}}
+                  if e.id == approval.id else {})
     result = verdict_of(store, case_id)
     assert result.verdict == "divergent"
     assert result.divergence.seq == approval.seq
@@ -81,8 +85,9 @@ def test_a_deadline_from_an_older_calendar_replays_under_that_calendars_version(
     reg = ContactRegistration(name="张三", phone="13812345678", channel="phone", content="快递送错了")
     case_id = complaints.register_contact(store, old_rules, reg).case_id  # judgement due under the old calendar
     later(1)
-    complaints.submit(store, new_rules, case_id, "judgement", complaint_form(
-        "judgement", {"upheld": True, "department": "logistics", "reason": "送错", "by": "li.na"}))
+    with signed_in("li.na"):
+        complaints.submit(store, new_rules, case_id, "judgement", complaint_form(
+            "judgement", {"upheld": True, "department": "logistics", "reason": "送错", "by": "li.na"}))
     opened = next(e for e in store.events(case_id) if e.type == "deadline.opened" and e.payload["step"] == "judgement")
     under_new = deadlines.plan(new_rules, "complaint", "general", "judgement", 1, opened.at).event_payload()
     assert under_new["due_at"] != opened.payload["due_at"], "the holiday must move this deadline, or the test proves nothing"
@@ -154,7 +159,8 @@ def test_an_event_the_reducer_cannot_read_makes_its_case_divergent_not_the_audit
     broken_case, fine_case = answered_consultation(store, rules), answered_consultation(store, rules)
     last = store.events(broken_case)[-1]
     extra = dict(case_id=broken_case, seq=last.seq + 1, type="deadline.met", actor="kefu", at=last.at,
-                 recorded_at=last.recorded_at, idem_key=None, config_version=last.config_version, payload={"round": 1})
+                 recorded_at=last.recorded_at, idem_key=None, config_version=last.config_version,
+                 payload={"round": 1, "verified": {"method": "system"}})
     head = chain.chain(broken_case, last.hash, [extra])
     with store.engine.begin() as conn:
         conn.execute(sa.insert(CaseEvent.__table__), [extra])

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from offline_cli import app, runner
+from offline_cli import app, invoke, runner
 
 from kefu import runtime
 from kefu.executor import orchestration
@@ -22,7 +22,7 @@ def no_prefect(monkeypatch, kefu_env):
 
 
 def kefu(*args: str) -> tuple[int, dict]:
-    result = runner.invoke(app, [*args, "--json"])
+    result = invoke([*args, "--json"])
     return result.exit_code, json.loads(result.stdout)
 
 

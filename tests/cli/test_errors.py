@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from audit_cases import complaint_form
-from offline_cli import app, runner
+from offline_cli import invoke
 
 from kefu import runtime
 from kefu.executor import orchestration
@@ -38,7 +38,7 @@ def no_prefect(monkeypatch, kefu_env):
 
 
 def kefu(*args: str):
-    return runner.invoke(app, list(args))
+    return invoke(list(args))
 
 
 def new_case(content: str = "快递送错了") -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from offline_cli import app, runner
+from offline_cli import invoke
 
 from kefu.executor import orchestration
 
@@ -21,7 +21,7 @@ def prefect_down(monkeypatch, kefu_env):
 
 
 def kefu(*args: str):
-    return runner.invoke(app, list(args))
+    return invoke(list(args))
 
 
 def new_order(*extra: str) -> str:

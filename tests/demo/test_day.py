@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 BRANCH_OUTCOME = {
     "not_upheld": "not_upheld", "upheld_accepted": "resolved", "rejected_then_accepted": "resolved",
@@ -69,3 +70,24 @@ def test_demo_runs_a_working_day_through_every_branch(demo_day) -> None:
     audit = summary["audit"]
     assert audit["cases"] >= len(rows) + len(orders) and audit["consistent"] == audit["cases"], audit
     assert audit["prefect"].startswith("cross-checked"), audit
+
+
+def test_no_secret_leaves_kefu_in_any_output_of_the_day(demo_day, tmp_path) -> None:
+    """Secrets come from the environment only and appear nowhere: not in the day's output, its logs,
+    its e-mails, kefu's or Prefect's database, the XES export or the auditor's report. The day
+    ran with a known SMTP password configured; the tokens and PINs it issued are stored as argon2
+    hashes (kefu_credential), never as themselves."""
+    secret = demo_day.env["KEFU_SMTP_PASSWORD"]
+    assert demo_day.done.returncode == 0
+    exported = demo_day.kefu("audit", "export", str(tmp_path / "day.xes"), "--format", "xes")
+    reported = demo_day.kefu("audit", "report", "--from", "2020-01-01", "--to", "2035-12-31", "--out", str(tmp_path))
+    assert exported.returncode == 0 and reported.returncode == 0, exported.stderr + reported.stderr
+    outputs = [demo_day.done.stdout, demo_day.done.stderr, exported.stdout, reported.stdout]
+    assert not any(secret in text for text in outputs)
+    home = Path(demo_day.env["KEFU_HOME"])
+    searched = [p for p in [*home.rglob("*"), *tmp_path.rglob("*")] if p.is_file()]
+    assert any(p.name == "prefect.db" for p in searched) and any(p.name == "kefu.db" for p in searched)
+    leaking = [str(p) for p in searched if secret.encode() in p.read_bytes()]
+    assert leaking == []
+    pins = demo_day.summary["dashboard_pins"]
+    assert set(pins) >= {"li.na", "sun.li"} and all(len(pin) == 6 for pin in pins.values())

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from people import signed_in_env
 
 REPO = Path(__file__).resolve().parents[2]
 KEFU = str(Path(sys.executable).with_name("kefu"))
@@ -88,10 +89,10 @@ def _clear_kefu_caches() -> None:
     clock._frozen, clock._loaded = None, False  # the real clock: the runner's processes use it too
 
 
-def _kefu(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    """The installed `kefu` command as a subprocess, with the e2e environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
-    return subprocess.run([KEFU, *args], env={**env, **E2E_ENV}, cwd=E2E_HOME,
+def _kefu(*args: str, timeout: float = 240, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The installed `kefu` command as a subprocess, with the e2e environment (and ``env``)."""
+    outer = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
+    return subprocess.run([KEFU, *args], env={**outer, **E2E_ENV, **(env or {})}, cwd=E2E_HOME,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -115,6 +116,7 @@ class Kefu:
     port: int
     latencies: list[tuple[str, float]] = field(default_factory=list)
     cli_seconds: list[tuple[str, float]] = field(default_factory=list)
+    pins: dict[str, str] = field(default_factory=dict)
 
     # -- people's actions ------------------------------------------------------------------
     def cli(self, *args: str) -> CliResult:
@@ -124,7 +126,7 @@ class Kefu:
         from kefu.cli import app
 
         started = time.monotonic()
-        result = CliRunner().invoke(app, list(args), env=E2E_ENV, catch_exceptions=False)
+        result = CliRunner().invoke(app, list(args), env={**E2E_ENV, **signed_in_env(args)}, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
 
     def ok(self, *args: str) -> dict:
@@ -141,7 +143,7 @@ class Kefu:
         return data["case_id"]
 
     def subprocess(self, *args: str) -> subprocess.CompletedProcess:
-        return _kefu(*args)
+        return _kefu(*args, env=signed_in_env(args))
 
     # -- the record --------------------------------------------------------------------------
     def state(self, case_id: str):
@@ -230,12 +232,38 @@ class Kefu:
                 raise AssertionError(f"task runs of {flow_run_id}: {dict(counts)}, expected at least {expected}")
             time.sleep(0.5)
 
-    def resume(self, case_id: str, run_input: dict) -> None:
-        """What the dashboard's form does: resume the suspended run with the typed input."""
+    def pin_of(self, staff: str) -> str:
+        """``staff``'s dashboard PIN (issued once in this kefu)."""
+        from kefu import runtime
+        from kefu.core import clock, identity
+
+        if staff not in self.pins:
+            self.pins[staff] = identity.issue_pin(runtime.store().engine, runtime.rules(), staff, clock.now())
+        return self.pins[staff]
+
+    def try_resume(self, case_id: str, values: dict, pin: str | None = None) -> Any:
+        """What the dashboard's form does: resume the suspended run with the form filled in —
+        the pickers' labels for ``values``, and the PIN of the person named (or ``pin``).
+        Prefect's answer (it checks the form's schema: a value no picker offers is refused)."""
+        from kefu import processes, runtime
+
+        run = self.flow_run(case_id)
+        state = self.state(case_id)
+        step = (run.state.state_details.pause_key or "").rsplit("-", 2)[0]
+        answer = processes.form(runtime.rules(), state, step).answer(values)
+        answer["pin"] = pin if pin is not None else self.pin_of(values["by"])
+        with self.client() as client:
+            return client.resume_flow_run(run.id, run_input=answer)
+
+    def resume(self, case_id: str, values: dict, pin: str | None = None) -> None:
+        result = self.try_resume(case_id, values, pin)
+        assert result.status.value == "ACCEPT", f"resume refused: {result}"
+
+    def stored_inputs(self, case_id: str) -> list[Any]:
+        """Every input Prefect keeps for the case's run (forms' schemas, descriptions, answers)."""
         run = self.flow_run(case_id)
         with self.client() as client:
-            result = client.resume_flow_run(run.id, run_input=run_input)
-        assert result.status.value == "ACCEPT", f"resume refused: {result}"
+            return client.filter_flow_run_input(run.id, key_prefix="", limit=200, exclude_keys=set())
 
     # -- processes ------------------------------------------------------------------------------
     def runner_pid(self) -> int:

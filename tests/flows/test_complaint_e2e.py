@@ -176,6 +176,9 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
 
     cli_event, form_event = judged(by_cli), judged(by_form)
     assert form_event["actor"] == cli_event["actor"] == "li.na"
+    # The same decision; each says how li.na was verified (her token, her PIN).
+    assert cli_event["payload"].pop("verified") == {"method": "cli-token", "staff": "li.na"}
+    assert form_event["payload"].pop("verified") == {"method": "form-pin", "staff": "li.na"}
     assert form_event["payload"] == cli_event["payload"] == {
         "upheld": True, "department": "sales", "reason": "商品详情页尺码表有误", "round": 1}
     # and the rest of the record moved the same way (deadline met, next one opened)
@@ -187,14 +190,18 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
     kefu.ok("complaint", "propose", by_form, "--option", "免费换货", "--by", "li.na")
     kefu.wait_until_waiting(by_form, "approval", key="approval-1-0")
 
-    kefu.resume(by_form, {"choice": 1, "by": "li.na"})  # an agent may not approve (批示)
+    # An agent may not approve (批示): the form does not offer her, and Prefect refuses the answer.
+    agent = kefu.try_resume(by_form, {"choice": 1, "by": "li.na"})
+    assert agent.status.value != "ACCEPT", agent
+    # The approver with somebody else's PIN: refused on file, nothing decided, the form re-opens.
+    kefu.resume(by_form, {"choice": 1, "by": "chen.jing"}, pin=kefu.pin_of("sun.li"))
     run = kefu.wait_until_waiting(by_form, "approval", key="approval-1-1")
     assert run.state.name == "Suspended"
     events = kefu.events(by_form)
     refusals = [e for e in events if e["type"] == "input.refused"]
     assert len(refusals) == 1
-    assert refusals[0]["actor"] == "li.na"
-    assert refusals[0]["payload"]["step"] == "approval" and refusals[0]["payload"]["field"] == "by"
+    assert refusals[0]["actor"] == "kefu" and refusals[0]["payload"]["by"] == "chen.jing"
+    assert refusals[0]["payload"]["step"] == "approval" and refusals[0]["payload"]["field"] == "pin"
     assert "plan.approved" not in {e["type"] for e in events}
     assert kefu.state(by_form).refusal_count("approval", 1) == 1
 
@@ -203,7 +210,14 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
     events = kefu.events(by_form)
     approved = [e for e in events if e["type"] == "plan.approved"]
     assert len(approved) == 1 and approved[0]["actor"] == "chen.jing"
-    assert approved[0]["payload"] == {"choice": 1, "round": 1}
+    assert approved[0]["payload"] == {"choice": 1, "round": 1,
+                                      "verified": {"method": "form-pin", "staff": "chen.jing"}}
+    # No PIN stays in Prefect: each form's answer was deleted once read (what is left are the
+    # forms themselves, and the answers the CLI sent when it woke the run, which carry none).
+    stored = kefu.stored_inputs(by_form)
+    assert stored and not any(kefu.pin_of(who) in i.value for i in stored for who in ("li.na", "chen.jing", "sun.li"))
+    assert not any(i.key.startswith(("suspended-judgement", "suspended-approval")) and i.key.endswith("-response")
+                   for i in stored)
     assert _notices(events)["plan_notice"] == 1
     # the CLI case is finished off by its own path, to leave nothing half-way
     kefu.ok("complaint", "investigate", by_cli, "--cause", "尺码表录入错误", "--responsible", "运营 王磊", "--by", "li.na")

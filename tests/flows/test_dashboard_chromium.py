@@ -59,35 +59,121 @@ def test_dashboard_shows_each_waiting_case_with_its_step_and_deadline(kefu, brow
     assert "step:judgement" in details and due_tag in details
 
 
-def _field(page, label: str):
-    """The input of one property of the Resume form, found by its label (as a person finds it)."""
-    return page.locator(".p-modal .schema-form-property").filter(
-        has=page.locator(".schema-form-property__label", has_text=label))
+def open_form(kefu, page, case_id: str, step: str, key: str | None = None):
+    """The case's Resume form, opened the way a person does it: the run's page in the dashboard
+    (Prefect's V2 UI, where kefu's links lead: its forms mask the PIN), its menu, Resume."""
+    run = kefu.wait_until_waiting(case_id, step, key=key)
+    page.goto(f"http://127.0.0.1:{kefu.port}/v2/runs/flow-run/{run.id}", wait_until="domcontentloaded")
+    page.get_by_role("button", name="Open menu").first.click()
+    page.get_by_role("menuitem", name="Resume").first.click()
+    form = page.get_by_role("dialog")
+    form.get_by_text("Resume Flow Run").wait_for(timeout=30_000)
+    # The dialog loads the form's schema and its description separately: wait for both, or a
+    # late description re-renders the form and drops what was picked.
+    form.locator("input[type=password]").wait_for(timeout=30_000)
+    form.get_by_text("客户 Customer:").wait_for(timeout=30_000)
+    return form
+
+
+def options_of(page, form, field: str) -> list[str]:
+    """What a picker offers (it is closed again afterwards)."""
+    form.get_by_role("button", name=f"Select {field}").click()
+    offered = [o.inner_text() for o in page.get_by_role("option").all()]
+    page.keyboard.press("Escape")
+    return offered
+
+
+def pick(page, form, field: str, label: str) -> None:
+    form.get_by_role("button", name=f"Select {field}").click()
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def submit(form, pin: str, **texts: str) -> None:
+    """Fill the free-text fields (in the form's order), the PIN, and send."""
+    for i, text in enumerate(texts.values()):
+        form.locator("textarea").nth(i).fill(text)
+    form.locator("input[type=password]").fill(pin)
+    form.get_by_role("button", name="Resume").click()
+    form.wait_for(state="hidden", timeout=30_000)  # Prefect took the answer (a schema error keeps it open)
 
 
 def test_a_person_decides_in_the_dashboard_form_and_the_case_moves_on(kefu, browser_page):
-    """P1 step 2 Judgement 投诉判定 from the dashboard: the Resume form shows the case, its customer
-    and its deadline (bilingual), and what a person submits there is recorded in the case exactly as
-    the CLI would record it (not upheld → tactful reply → closed)."""
+    """P1 step 2 Judgement 投诉判定 from the dashboard: the form shows the case, its customer and its
+    deadline (bilingual); upheld or not and the responsible department are pickers (the configured
+    departments by name); what a person submits with their PIN is recorded for them, exactly as the
+    CLI records it (not upheld → tactful reply → closed)."""
     case_id = kefu.open("快递员态度不好，把包裹扔在门口", "--kind", "complaint", "--severity", "general",
                         name="孙倩")
-    run = kefu.wait_until_waiting(case_id, "judgement")
     page = browser_page
-    page.goto(f"http://127.0.0.1:{kefu.port}/runs/flow-run/{run.id}", wait_until="domcontentloaded")
-    page.get_by_role("button", name="Resume").first.click()
-    form = page.locator(".p-modal")
-    form.get_by_text("Resume Flow Run").wait_for(timeout=30_000)
-    description = form.locator("article.markdown-renderer").first.inner_text()
-    assert case_id in description and "孙倩" in description and "138****8000" in description
-    assert "期限 Due:" in description and "sla.yaml" in description
+    form = open_form(kefu, page, case_id, "judgement")
+    text = form.inner_text()
+    assert case_id in text and "孙倩" in text and "138****8000" in text
+    assert "期限 Due:" in text and "sla.yaml" in text
+    assert "维修部 Repair" in options_of(page, form, "Department")
+    assert options_of(page, form, "Upheld") == ["投诉成立 upheld", "投诉不成立 not upheld"]
 
-    _field(page, "By").locator("textarea").fill("li.na")
-    _field(page, "Reason").locator("textarea").fill("包裹已签收，快递员按约定放门口，已电话解释")
-    form.get_by_role("button", name="Submit").click()
+    pick(page, form, "By", "li.na 李娜")
+    pick(page, form, "Upheld", "投诉不成立 not upheld")
+    submit(form, kefu.pin_of("li.na"), reason="包裹已签收，快递员按约定放门口，已电话解释")
 
     kefu.wait_until_waiting(case_id, None)
     state = kefu.state(case_id)
     judgement = state.decision("judgement")
-    assert judgement["upheld"] is False and judgement["by"] == "li.na"
+    assert judgement["upheld"] is False and judgement["by"] == "li.na" and judgement["department"] is None
     assert judgement["reason"] == "包裹已签收，快递员按约定放门口，已电话解释"
+    assert judgement["verified"] == {"method": "form-pin", "staff": "li.na"}
     assert state.outcome == "not_upheld" and "not_upheld_reply" in state.notices
+
+
+def _at_approval(kefu) -> str:
+    case_id = kefu.open("热水器安装后漏水，地板泡坏", "--kind", "complaint", "--severity", "general", name="郑凯")
+    kefu.ok("complaint", "judge", case_id, "--upheld", "--department", "repair", "--reason", "安装不规范",
+            "--by", "li.na")
+    kefu.ok("complaint", "investigate", case_id, "--cause", "接口未拧紧", "--responsible", "安装工 王五",
+            "--by", "li.na")
+    kefu.ok("complaint", "propose", case_id, "--option", "免费维修并赔偿地板", "--option", "更换新机",
+            "--by", "li.na")
+    return case_id
+
+
+def test_the_approval_form_shows_what_to_decide_and_offers_only_approvers(kefu, browser_page):
+    """批示 (seed 002 §4 (7)): the approver sees the cause, the responsible person and the options,
+    picks one of them, and only the roles complaint.yaml permits are offered (no agent)."""
+    case_id = _at_approval(kefu)
+    page = browser_page
+    form = open_form(kefu, page, case_id, "approval")
+    text = form.inner_text()
+    assert "接口未拧紧" in text and "安装工 王五" in text and "维修部" in text
+    assert options_of(page, form, "Choice") == ["1. 免费维修并赔偿地板", "2. 更换新机"]
+    approvers = options_of(page, form, "By")
+    assert "chen.jing 陈静" in approvers and "sun.li 孙丽" in approvers
+    assert not any(a.startswith(("li.na", "wang.fang", "zhang.wei", "liu.yang")) for a in approvers)
+
+
+def test_a_wrong_pin_is_refused_in_the_reopened_form_and_no_secret_stays_in_prefect(kefu, browser_page):
+    """A form answered with somebody else's PIN records nothing but the refusal, which the re-opened
+    form shows first; the right PIN records the approval for its owner. Prefect keeps no PIN: each
+    answer is deleted from its database once kefu has read it."""
+    case_id = _at_approval(kefu)
+    page = browser_page
+    form = open_form(kefu, page, case_id, "approval")
+    pick(page, form, "By", "chen.jing 陈静")
+    pick(page, form, "Choice", "2. 更换新机")
+    submit(form, kefu.pin_of("sun.li"))
+
+    form = open_form(kefu, page, case_id, "approval", key="approval-1-1")
+    shown = form.inner_text().split("Current state:", 1)[-1]
+    refusal = shown[:shown.index(case_id)]  # what the form says before the case itself
+    assert "上次提交被拒" in refusal and "pin" in refusal and "chen.jing" in refusal
+    assert kefu.state(case_id).decision("approval") is None
+
+    pick(page, form, "By", "chen.jing 陈静")
+    pick(page, form, "Choice", "2. 更换新机")
+    submit(form, kefu.pin_of("chen.jing"))
+    kefu.wait_until_waiting(case_id, "implementation")
+    approved = kefu.state(case_id).decision("approval")
+    assert approved["choice"] == 2 and approved["verified"] == {"method": "form-pin", "staff": "chen.jing"}
+
+    pins = [kefu.pin_of(who) for who in ("chen.jing", "sun.li")]
+    stored = kefu.stored_inputs(case_id)
+    assert stored and not any(pin in i.value for i in stored for pin in pins)

@@ -17,7 +17,8 @@ CALLBACK = Process(
     tag="p2",
     config=Section("callback", "callback.yaml", CallbackRules, callback_problems),
     deadline_steps=CALLBACK_STEPS,
-    human_steps=(HumanStep(CALL, CallAttemptInput, decisions.record_attempt, "kefu callback record"),),
+    human_steps=(HumanStep(CALL, CallAttemptInput, decisions.record_attempt, "kefu callback record",
+                           choices=decisions.choices),),
     deployments=(
         Deployment("callback", "flows/callback.py:callback",
                    "P2 callback 回访 — one run per callback, never in the customer's quiet hours."),

@@ -10,6 +10,7 @@ in the same events.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -277,6 +278,12 @@ def _customer_booking(rules: Rules, state: CaseState, booked: datetime, now: dat
             "reason": f"the customer asked to be called at {customer_local(booked, zone)} (attempt {attempt})",
         }))
     return events
+
+
+def choices(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]:
+    """The call form's pickers: outcome and channel by their labels (callback.yaml labels)."""
+    labels = rules.callback.labels
+    return {"outcome": labels.outcomes, "channel": labels.channels} if labels else {}
 
 
 def record_attempt(store: CaseStore, rules: Rules, case_id: str, data: CallAttemptInput) -> CaseState:

@@ -5,7 +5,7 @@ quiet hours (PROCESSES.md P2 "避免在客户休息时打扰客户")?"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Iterator, Literal
+from typing import TYPE_CHECKING, Annotated, Iterator, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from kefu.core.calendar import BusinessCalendar
 from kefu.core.config import Strict, known_zone
 from kefu.core.policies import AllowanceField
-from models.callback import CALL
+from models.callback import CALL, Channel, Outcome
 from models.case import PHONE_PATTERN
 
 if TYPE_CHECKING:
@@ -83,6 +83,21 @@ class Templates(Strict):
     form: str
 
 
+class Labels(Strict):
+    outcomes: dict[str, str]
+    channels: dict[str, str]
+
+    @model_validator(mode="after")
+    def _every_answer_named(self) -> "Labels":
+        for key, given, needed in (("outcomes", self.outcomes, get_args(Outcome)),
+                                   ("channels", self.channels, get_args(Channel))):
+            missing = [n for n in needed if n not in given]
+            if missing or set(given) - set(needed):
+                raise ValueError(f"labels.{key}: give a label for exactly {list(needed)}"
+                                 + (f"; missing {missing}" if missing else f"; unknown {sorted(set(given) - set(needed))}"))
+        return self
+
+
 class CallbackRules(Strict):
     case_id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
     default_timezone: str
@@ -105,6 +120,9 @@ class CallbackRules(Strict):
     improvement_themes: dict[str, list[str]] = {}
     top_themes: int = Field(default=5, ge=1)
     templates: Templates
+    # What the call form's pickers show for each outcome and channel (every one needs a label;
+    # rules on record from before the pickers have none).
+    labels: Labels | None = None
 
     _tz = field_validator("default_timezone")(classmethod(lambda cls, v: known_zone(v)))
 

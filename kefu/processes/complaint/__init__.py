@@ -18,7 +18,8 @@ from models.complaint import CONTACT_INPUTS, INPUTS, PROCESS, Step
 
 
 def _human_steps(inputs: dict[str, type[StaffInput]]) -> tuple[HumanStep, ...]:
-    return tuple(HumanStep(str(step), model, decisions.recorder(step), decisions.COMMANDS[step])  # type: ignore[index]
+    return tuple(HumanStep(str(step), model, decisions.recorder(step), decisions.COMMANDS[step],  # type: ignore[index]
+                           may_decide=decisions.may_decide(step), choices=decisions.choices(step))
                  for step, model in inputs.items())
 
 

@@ -17,9 +17,9 @@ from kefu.core.assignment import assign_owner
 from kefu.core.casework import SYSTEM
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
 from kefu.core.refusals import InputRefused, unknown_staff
-from kefu.core.rules import Rules
+from kefu.core.rules import Rules, StaffMember
 from kefu.core.store import CaseStore, NewEvent
-from kefu.core.texts import local_time, mask_phone, render_file
+from kefu.core.texts import local_time, mask_phone, render_file, run_page
 from kefu.processes.complaint.rules import CASE_WIDE_DEADLINES
 from models.case import CaseState, EventType, StaffInput
 from models.complaint import (
@@ -167,7 +167,7 @@ def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -
 
         request = complaint_of(state).notifications[-1]
         owner = rules.staff_member(state.owner or "")
-        run_url = get_settings().dashboard_url + (f"/runs/flow-run/{state.flow_run_id}" if state.flow_run_id else "")
+        run_url = run_page(get_settings().dashboard_url, state.flow_run_id)
         case = {"case_id": case_id, "customer_name": state.intake["name"],
                 "phone_masked": mask_phone(state.intake.get("phone", "")), "severity": state.severity,
                 "content": state.intake["content"], "received_at": local_time(rules, state.opened_at),  # type: ignore[arg-type]
@@ -211,6 +211,32 @@ def check_input(rules: Rules, state: CaseState, step: str, data: StaffInput) -> 
         if data.choice > len(options):  # type: ignore[attr-defined]
             raise InputRefused("choice", f"there are {len(options)} options in round {state.round}",
                                f"choose a number from 1 to {len(options)}")
+
+
+def may_decide(step: str) -> Callable[[Rules, CaseState, StaffMember], bool]:
+    """Who the form of ``step`` offers: the roles complaint.yaml permits there for the case's severity."""
+    return lambda rules, state, member: member.role in rules.complaint.roles_for(step, state.severity)
+
+
+def choices(step: str) -> Callable[[Rules, CaseState], dict[str, dict[Any, str]]]:
+    """The pickers of the form of ``step``: upheld or not and the configured departments by name at
+    the judgement, the options of the plan being approved at the approval, the customer's yes or no
+    at the implementation (complaint.yaml answers)."""
+
+    def pickers(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]:
+        answers = rules.complaint.answers
+        if step == Step.JUDGEMENT:
+            departments = {d.id: f"{d.name} {d.name_en}" for d in rules.department.departments}
+            return {"department": departments,
+                    **({"upheld": answers.upheld} if answers else {})}
+        if step == Step.IMPLEMENTATION and answers:
+            return {"accepted": answers.accepted}
+        if step == Step.APPROVAL:
+            proposal = state.decision(Step.PROPOSAL, state.round) or {"options": []}
+            return {"choice": {i: f"{i}. {option}" for i, option in enumerate(proposal["options"], start=1)}}
+        return {}
+
+    return pickers
 
 
 def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: StaffInput) -> CaseState:

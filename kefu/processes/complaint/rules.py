@@ -39,6 +39,19 @@ class Templates(Strict):
     contact_answer: str
 
 
+class Answers(Strict):
+    # A label for true and for false: 投诉判定 (upheld or not), 实施 (the customer accepts or rejects).
+    upheld: dict[bool, str]
+    accepted: dict[bool, str]
+
+    @model_validator(mode="after")
+    def _both(self) -> "Answers":
+        for name in ("upheld", "accepted"):
+            if set(getattr(self, name)) != {True, False}:
+                raise ValueError(f"answers.{name}: give a label for true and for false")
+        return self
+
+
 class ComplaintRules(Strict):
     channels: list[str] = Field(min_length=1)
     kinds: dict[str, Literal["contact", "complaint"]]
@@ -49,6 +62,8 @@ class ComplaintRules(Strict):
     notify_at_intake: dict[str, str] = {}
     permissions: dict[str, list[str] | dict[str, list[str]]]
     templates: Templates
+    # What the forms' yes/no pickers show (rules on record from before the pickers have none).
+    answers: Answers | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "ComplaintRules":

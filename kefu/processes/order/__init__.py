@@ -13,7 +13,8 @@ ORDER = Process(
     tag="p3",
     config=Section("order", "order.yaml", OrderRules, order_problems),
     deadline_steps=ORDER_DEADLINE_STEPS,
-    human_steps=tuple(HumanStep(step, model, decisions.recorder(step), decisions.COMMANDS[step])
+    human_steps=tuple(HumanStep(step, model, decisions.recorder(step), decisions.COMMANDS[step],
+                                may_decide=decisions.may_decide(step))
                       for step, model in INPUTS.items()),
     deployments=(Deployment("order", "flows/order.py:order",
                             "P3 order follow-up 订单跟踪 — one run per order, from receipt to the buyer's receipt."),),

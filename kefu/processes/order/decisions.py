@@ -489,6 +489,19 @@ def _check_owner(rules: Rules, state: CaseState, order: OrderState, step: str, m
                            f"ask one of {', '.join(s.id for s in rules.department.staff if s.role == owner.role)}")
 
 
+def may_decide(step: str) -> Any:
+    """Who the form of hand-over ``step`` offers: the chain's owner of it (order.yaml chain)."""
+
+    def allowed(rules: Rules, state: CaseState, member: Any) -> bool:
+        try:
+            _check_owner(rules, state, order_of(state), step, member)
+            return True
+        except InputRefused:
+            return False
+
+    return allowed
+
+
 def _supervisors(rules: Rules) -> list[Any]:
     return [s for s in rules.department.staff if s.role == rules.order.supervisor_role]
 

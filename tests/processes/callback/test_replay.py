@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from audit_cases import rewrite_event
+from people import signed_in
 
 from kefu.audit import replay
 from kefu.core import clock
@@ -28,7 +29,8 @@ def opened(store, rules, ref: str = "R1", is_member: bool = True) -> str:
 
 
 def call(store, rules, case_id: str, outcome: str, **extra) -> None:
-    callbacks.record_attempt(store, rules, case_id, CallAttemptInput(outcome=outcome, by="li.na", **extra))
+    with signed_in("li.na"):
+        callbacks.record_attempt(store, rules, case_id, CallAttemptInput(outcome=outcome, by="li.na", **extra))
 
 
 def verdict(store, case_id: str) -> replay.CaseReplay:
@@ -113,7 +115,7 @@ def test_a_callback_closed_unreachable_with_attempts_left_is_divergent(store, ru
     """The customer answered; the record rewritten to 'unreachable' does not follow from the calls."""
     case_id = opened(store, rules)
     call(store, rules, case_id, "satisfied")
-    rewrite_event(store, case_id, lambda e: {"payload": {"outcome": "unreachable"}} if e.type == "case.closed" else {})
+    rewrite_event(store, case_id, lambda e: {"payload": {**e.payload, "outcome": "unreachable"}} if e.type == "case.closed" else {})
     result = verdict(store, case_id)
     assert result.verdict == "divergent" and result.divergence.what == "how the callback ends"
     assert (result.divergence.expected, result.divergence.recorded) == ("satisfied", "unreachable")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from audit_cases import rewrite_event
 from order_cases import CST, new_order, step, to_production
+from people import signed_in
 
 from kefu.audit import replay
 from kefu.core import clock
@@ -17,12 +18,14 @@ def late_chased_order(store, rules) -> str:
     """Unpaid 24 h and chased by another agent, then shipped late after the agent's chase."""
     order_id = new_order(store, rules, urgency="tight")
     clock.advance(timedelta(hours=24, minutes=1))
-    orders.chase(store, rules, order_id, "im", "wang.fang")
+    with signed_in("wang.fang"):
+        orders.chase(store, rules, order_id, "im", "wang.fang")
     step(store, rules, order_id, "stock-check", by="zhang.wei")
     step(store, rules, order_id, "payment", by="wang.fang")
     to_production(store, rules, order_id, skip=("stock-check", "payment"))
     clock.set_now(datetime(2026, 11, 27, 9, 0, tzinfo=CST))
-    orders.chase(store, rules, order_id, "im", "li.na")
+    with signed_in("li.na"):
+        orders.chase(store, rules, order_id, "im", "li.na")
     step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
     return order_id
 
