@@ -66,7 +66,7 @@ def open_form(kefu, page, case_id: str, step: str, key: str | None = None):
     page.goto(f"http://127.0.0.1:{kefu.port}/v2/runs/flow-run/{run.id}", wait_until="domcontentloaded")
     page.get_by_role("button", name="Open menu").first.click()
     page.get_by_role("menuitem", name="Resume").first.click()
-    form = page.get_by_role("dialog")
+    form = page.get_by_role("dialog", name="Resume Flow Run")
     form.get_by_text("Resume Flow Run").wait_for(timeout=30_000)
     # The dialog loads the form's schema and its description separately: wait for both, or a
     # late description re-renders the form and drops what was picked.
