@@ -22,7 +22,7 @@ from kefu.core import clock, identity
 from kefu.core.refusals import InputRefused
 from kefu.core.texts import local_time, mask_phone, render_file
 from models.case import CaseState
-from tasks.waiting import record_decision, record_refusal
+from tasks.waiting import ask_deciders, record_decision, record_refusal
 
 
 class _WaitingIsNotAnError(logging.Filter):
@@ -72,9 +72,9 @@ async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any
         if recorded is not None:
             return recorded
         form = processes.form(runtime.rules(), case, step)
-        shown = run_input_subclass_from_type(form.model).with_initial_data(
-            description=_form_description(case, step, round_)
-        )
+        description = _form_description(case, step, round_)
+        shown = run_input_subclass_from_type(form.model).with_initial_data(description=description)
+        ask_deciders(case_id, step, round_, description)
         # The key names this exact wait; after a refusal the next wait gets a fresh form.
         key = f"{step}-{round_}-{case.refusal_count(step, round_)}"
         await show_waiting(case, step, round_)

@@ -35,3 +35,18 @@ def record_refusal(case_id: str, step: str, round_: int, by: str, refusal: dict[
     print(f"{case_id}: {step} refused — {refusal['field']}: {refusal['problem']} ({refusal['fix']})")
     return casework.refuse(runtime.store(), runtime.rules(), case_id, step, round_, by,
                            InputRefused(refusal["field"], refusal["problem"], refusal["fix"]))
+
+
+@step(name="ask-deciders")
+def ask_deciders(case_id: str, step: str, round_: int, what: str) -> int:
+    """Tell the people who may decide ``step`` that it waits for them, when the case's owner may
+    not (a plan for the supervisor's 批示): once per round, with the form's text and its link."""
+    from kefu.escalation import requests
+    from kefu.settings import get_settings
+
+    store, rules = runtime.store(), runtime.rules()
+    state = store.state(case_id)
+    to_ask = requests.who_to_ask(rules, state, processes.deciders(rules, state, step) or [])
+    if not to_ask:
+        return 0
+    return requests.ask(store.engine, rules, state, step, round_, to_ask, what, get_settings().dashboard_url)

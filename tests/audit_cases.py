@@ -73,6 +73,19 @@ def resolved_complaint(store, rules, *, severity: str | None = None, pause: bool
     return case_id
 
 
+def at_approval(store, rules, severity: str = "general") -> str:
+    """A complaint judged, investigated and given two options by its agent: waiting for 批示."""
+    reg = ContactRegistration(name="张三", phone="13812345678", channel="phone", content="快递送错了",
+                              kind="complaint", severity=severity)
+    case_id = complaints.register_contact(store, rules, reg).case_id
+    for step, data in (("judgement", dict(upheld=True, department="logistics", reason="送错")),
+                       ("investigation", dict(cause="分拣错误", responsible="王五")),
+                       ("proposal", dict(options=["退款 200 元", "换货并补偿运费"]))):
+        with signed_in("li.na"):
+            complaints.submit(store, rules, case_id, step, complaint_form(step, {**data, "by": "li.na"}))
+    return case_id
+
+
 def answered_consultation(store, rules) -> str:
     reg = ContactRegistration(name="李四", phone="13912345678", channel="phone", content="请问营业时间", kind="consultation")
     case_id = complaints.register_contact(store, rules, reg).case_id

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from kefu.core.forms import Form, form_for
 from kefu.core.process import Check, Deployment, HumanStep, Process
 from kefu.core.refusals import FIELD_FIXES, InputRefused, refusal_from_validation
-from kefu.core.rules import Rules
+from kefu.core.rules import Rules, StaffMember
 from kefu.core.rules import load_rules as _load_rules
 from kefu.core.store import CaseStore
 from kefu.processes.callback import CALLBACK
@@ -66,6 +66,14 @@ def human_step(state: CaseState, step: str) -> HumanStep:
 def form(rules: Rules, state: CaseState, step: str) -> Form:
     """The dashboard's form at ``step`` of the case (pickers from config, a PIN field)."""
     return form_for(rules, state, human_step(state, step))
+
+
+def deciders(rules: Rules, state: CaseState, step: str) -> list[StaffMember] | None:
+    """The staff who may decide ``step`` of the case (None: the step does not restrict who)."""
+    may_decide = human_step(state, step).may_decide
+    if may_decide is None:
+        return None
+    return [member for member in rules.department.staff if may_decide(rules, state, member)]
 
 
 def command_for(process: str, step: str | None) -> str | None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import get_args
 
 import pytest
-from audit_cases import complaint_form
-from people import signed_in
+from audit_cases import at_approval
 
 from kefu import processes
 from kefu.core.forms import NONE_LABEL, PIN, RECORDED_BY_CLI, form_for
@@ -20,18 +19,6 @@ from models.complaint import ContactRegistration
 
 def _choices(form, field: str) -> list:
     return list(form.model.model_json_schema()["properties"][field]["enum"])
-
-
-def at_approval(store, rules, severity: str = "general") -> str:
-    reg = ContactRegistration(name="张三", phone="13812345678", channel="phone", content="快递送错了",
-                              kind="complaint", severity=severity)
-    case_id = complaints.register_contact(store, rules, reg).case_id
-    for step, data in (("judgement", dict(upheld=True, department="logistics", reason="送错")),
-                       ("investigation", dict(cause="分拣错误", responsible="王五")),
-                       ("proposal", dict(options=["退款 200 元", "换货并补偿运费"]))):
-        with signed_in("li.na"):
-            complaints.submit(store, rules, case_id, step, complaint_form(step, {**data, "by": "li.na"}))
-    return case_id
 
 
 def test_the_approval_form_lists_the_options_of_the_plan(store, rules, frozen_clock):

@@ -148,6 +148,16 @@ def test_the_approval_form_shows_what_to_decide_and_offers_only_approvers(kefu, 
     approvers = options_of(page, form, "By")
     assert "chen.jing 陈静" in approvers and "sun.li 孙丽" in approvers
     assert not any(a.startswith(("li.na", "wang.fang", "zhang.wei", "liu.yang")) for a in approvers)
+    # The supervisors were told it waits for them, with the options and the link to this form.
+    from sqlmodel import Session, select
+
+    from kefu import runtime
+    from models.outbox import OutboxMessage
+
+    with Session(runtime.store().engine) as session:
+        asked = session.exec(select(OutboxMessage).where(OutboxMessage.key.like(f"ask:{case_id}:approval:1:%"))).all()
+    assert sorted(m.to[0] for m in asked) == ["chen.jing@kefu.example", "zhao.lei@kefu.example"]
+    assert all("2. 更换新机" in m.text and "/v2/runs/flow-run/" in m.text for m in asked)
 
 
 def test_a_wrong_pin_is_refused_in_the_reopened_form_and_no_secret_stays_in_prefect(kefu, browser_page):
