@@ -198,3 +198,6 @@ class StaffCredential(SQLModel, table=True):
     issued_at: datetime = utc_column()
     expires_at: datetime | None = utc_column(nullable=True)
     revoked_at: datetime | None = utc_column(nullable=True)
+    # Wrong PINs in a row: at access.pin_attempts the PIN is revoked (a six-digit PIN must not be
+    # guessable by trying).
+    failures: int = 0

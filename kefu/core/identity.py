@@ -177,9 +177,35 @@ def verify_pin(engine: Engine, rules: "Rules", staff: str, pin: str, now: dateti
             continue
         if _matches(row.secret_hash, candidate):
             _still_valid(row, now)
+            _forgive_failures(engine, staff)
             return Verified(staff, FORM_PIN)
+    if _one_more_failure(engine, staff, _access(rules).pin_attempts, now):
+        raise InputRefused("pin", f"too many wrong PINs for {staff}: their PIN is revoked",
+                           f"ask kefu's administrator for a new one (`kefu staff pin issue {staff}`)")
     raise InputRefused("pin", f"this is not the PIN of {staff}",
                        f"enter your own PIN; forgotten or never issued: ask kefu's administrator (`kefu staff pin issue {staff}`)")
+
+
+def _live_pin(staff: str) -> tuple[Any, ...]:
+    return (StaffCredential.staff == staff, StaffCredential.kind == PIN,  # type: ignore[arg-type]
+            StaffCredential.revoked_at.is_(None))  # type: ignore[union-attr]
+
+
+def _forgive_failures(engine: Engine, staff: str) -> None:
+    """The right PIN: the count of wrong ones starts again."""
+    with Session(engine) as session, session.begin():
+        session.execute(sa.update(StaffCredential).where(*_live_pin(staff)).values(failures=0))
+
+
+def _one_more_failure(engine: Engine, staff: str, limit: int, now: datetime) -> bool:
+    """A wrong PIN for ``staff``: count it; True if that reached ``limit`` and the PIN is revoked."""
+    with Session(engine) as session, session.begin():
+        session.execute(sa.update(StaffCredential).where(*_live_pin(staff))
+                        .values(failures=StaffCredential.failures + 1))
+        locked = session.execute(sa.update(StaffCredential)
+                                 .where(*_live_pin(staff), StaffCredential.failures >= limit)  # type: ignore[arg-type]
+                                 .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+    return bool(locked)
 
 
 def acting_for(rules: "Rules", verified: Verified, by: str | None, step: str | None = None) -> Acting:

@@ -70,6 +70,7 @@ class AccessRules(Strict):
     verified_decisions: bool = True
     token_days: int = Field(90, ge=1, le=3650)
     pin_digits: int = Field(6, ge=4, le=12)
+    pin_attempts: int = Field(5, ge=1, le=20)
     deputies: list[Deputy] = []
 
 

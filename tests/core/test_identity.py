@@ -97,3 +97,27 @@ def test_the_acting_person_is_forgotten_after_the_request(store, rules, frozen_c
         pass
     event = NewEvent("x", "li.na", clock.now(), {})
     assert "verified" not in identity.stamped(event.actor, event.payload)
+
+
+def test_a_pin_is_revoked_after_too_many_wrong_ones(store, rules, frozen_clock):
+    """department.yaml access.pin_attempts: a six-digit PIN cannot be found by trying."""
+    pin = identity.issue_pin(store.engine, rules, "sun.li", clock.now())
+    wrong = "000000" if pin != "000000" else "111111"
+    for _ in range(rules.department.access.pin_attempts - 1):
+        with pytest.raises(InputRefused):
+            identity.verify_pin(store.engine, rules, "sun.li", wrong, clock.now())
+    with pytest.raises(InputRefused) as locked:
+        identity.verify_pin(store.engine, rules, "sun.li", wrong, clock.now())
+    assert "revoked" in locked.value.problem
+    with pytest.raises(InputRefused):
+        identity.verify_pin(store.engine, rules, "sun.li", pin, clock.now())  # the right one no longer opens it
+
+
+def test_the_right_pin_resets_the_count_of_wrong_ones(store, rules, frozen_clock):
+    pin = identity.issue_pin(store.engine, rules, "sun.li", clock.now())
+    wrong = "000000" if pin != "000000" else "111111"
+    for _ in range(3):
+        for _ in range(rules.department.access.pin_attempts - 1):
+            with pytest.raises(InputRefused):
+                identity.verify_pin(store.engine, rules, "sun.li", wrong, clock.now())
+        assert identity.verify_pin(store.engine, rules, "sun.li", pin, clock.now()).staff == "sun.li"
