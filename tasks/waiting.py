@@ -8,6 +8,7 @@ from kefu import processes, runtime
 from kefu.core import casework, identity
 from kefu.core.identity import Verified
 from kefu.core.refusals import InputRefused
+from kefu.executor import orchestration
 from models.case import CaseState
 from tasks import step
 
@@ -22,8 +23,10 @@ def record_decision(case_id: str, step: str, round_: int, data: dict[str, Any], 
         return state  # the CLI recorded it before it resumed the run
     try:
         with identity.acting_as(identity.acting_for(rules, verified, data.get("by"), step)) as who:
-            return processes.record_input(store, rules, state, step,
-                                          processes.parse_input(state, step, {**data, "by": who.by}))
+            state = processes.record_input(store, rules, state, step,
+                                           processes.parse_input(state, step, {**data, "by": who.by}))
+        orchestration.log_to_run(state, processes.decision_said(rules, store, case_id, who.by))
+        return state
     except InputRefused as refusal:
         return record_refusal.fn(case_id, step, round_, str(data.get("by", "")), refusal.as_dict())
 
@@ -32,9 +35,11 @@ def record_decision(case_id: str, step: str, round_: int, data: dict[str, Any], 
 def record_refusal(case_id: str, step: str, round_: int, by: str, refusal: dict[str, str]) -> CaseState:
     """Put a refused answer on file (field, problem, fix): the re-opened form shows it first, and
     the run's log says it in words."""
-    print(f"{case_id}: {step} refused — {refusal['field']}: {refusal['problem']} ({refusal['fix']})")
-    return casework.refuse(runtime.store(), runtime.rules(), case_id, step, round_, by,
-                           InputRefused(refusal["field"], refusal["problem"], refusal["fix"]))
+    state = casework.refuse(runtime.store(), runtime.rules(), case_id, step, round_, by,
+                            InputRefused(refusal["field"], refusal["problem"], refusal["fix"]))
+    orchestration.log_to_run(state, f"{step} refused 拒收 ({by}) — {refusal['field']}: {refusal['problem']} "
+                                    f"({refusal['fix']})")
+    return state
 
 
 @step(name="ask-deciders")

@@ -32,8 +32,9 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
         "flow_run_id": state.flow_run_id,
         "flow_run_url": run_page(_dashboard(), state.flow_run_id) if state.flow_run_id else None,
-        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": local_iso(e.at), "payload": e.payload}
-                   for e in events],
+        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": local_iso(e.at), "payload": e.payload,
+                    "said": processes.in_words(runtime.rules(), e.type, e.payload),
+                    "verified": (e.payload.get("verified") or {}).get("method")} for e in events],
         "deadlines": [{"step": d.step, "round": d.round, "due_at": local_iso(d.due_at), "met_at": local_iso(d.met_at),
                        "policy": d.policy} for d in state.deadlines],
     }
@@ -62,7 +63,8 @@ def case_text(state: CaseState) -> str:
         lines.append(f"  run:      {data['flow_run_url']}")
     lines.append("  timeline:")
     for e in data["events"]:
-        lines.append(f"    {e['seq']:>3}  {e['at'][:16].replace('T', ' ')}  {e['actor']:<12} {e['type']}")
+        said = f"  {e['said']}" if e["said"] else ""
+        lines.append(f"    {e['seq']:>3}  {e['at'][:16].replace('T', ' ')}  {e['actor']:<12} {e['type']}{said}")
     return "\n".join(lines)
 
 

@@ -72,6 +72,11 @@ class Acting:
 _ACTING: ContextVar[Acting | None] = ContextVar("kefu_acting", default=None)
 
 
+def is_system(actor: str) -> bool:
+    """kefu itself (``kefu``) or one of its parts (``kefu.sweep``), not a person."""
+    return actor == SYSTEM or actor.startswith(SYSTEM + ".")
+
+
 @contextmanager
 def acting_as(acting: Acting) -> Iterator[Acting]:
     """Record what happens inside as done by ``acting`` (one command, one form answer)."""
@@ -85,7 +90,7 @@ def acting_as(acting: Acting) -> Iterator[Acting]:
 def stamped(actor: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload of an event by ``actor``, with how its actor was verified when that is known."""
     acting = _ACTING.get()
-    if actor == SYSTEM:
+    if is_system(actor):
         return {**payload, "verified": {"method": SYSTEM_METHOD}}
     if acting is not None and actor == acting.by and "verified" not in payload:
         return {**payload, "verified": acting.stamp}
@@ -264,7 +269,7 @@ def unverified(rules: "Rules", step: str | None, actor: str, payload: dict[str, 
     if access is None or not access.verified_decisions:
         return None
     verified = payload.get("verified")
-    if actor == SYSTEM:
+    if is_system(actor):
         return None if verified == {"method": SYSTEM_METHOD} else ("method system for kefu's own steps", verified)
     member = rules.staff_member(actor)
     if member is None:

@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 
 from kefu.core import chain, clock, snapshots
 from kefu.core.deadlines import late_text
+from kefu.core.identity import stamped
 from kefu.core.rules import Rules
 from kefu.core.texts import local_time, run_page
 from kefu.escalation import mail
@@ -120,10 +121,10 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
             rung = row.rungs[rung_index]
             recipients = _recipients(rules, rung["notify"], row.owner)
             seq += 1
-            payload = {"step": row.step, "round": row.round, "rung": rung_index, "share": rung["share"],
-                       "notify": rung["notify"], "kind": rung["kind"], "recipients": recipients,
-                       "due_at": row.due_at.isoformat() if row.due_at else None, "policy": row.policy,
-                       "sweep": sweep_id}
+            payload = stamped(ACTOR, {"step": row.step, "round": row.round, "rung": rung_index,
+                                      "share": rung["share"], "notify": rung["notify"], "kind": rung["kind"],
+                                      "recipients": recipients, "sweep": sweep_id, "policy": row.policy,
+                                      "due_at": row.due_at.isoformat() if row.due_at else None})
             event = dict(case_id=row.case_id, seq=seq, type=EventType.DEADLINE_ESCALATED.value,
                          actor=ACTOR, at=now, recorded_at=now, config_version=rules.version,
                          idem_key=f"escalated:{row.step}:{row.round}:{rung_index}", payload=payload)

@@ -67,6 +67,22 @@ def start_run(case: CaseState, attempt: int = 0) -> str:
     return str(run.id)
 
 
+def log_to_run(case: CaseState, line: str) -> None:
+    """A line in the case's run log (a decision in words, a refusal), written through the API at
+    INFO whatever the runner's log level, so the run tells the whole story wherever the decision
+    was made (the CLI or the form)."""
+    from datetime import datetime, timezone
+
+    from prefect.client.schemas.actions import LogCreate
+
+    if case.flow_run_id is None:
+        return
+    with _client() as client:
+        # The log's own time is when it was written (wall time), not the business clock's.
+        client.create_logs([LogCreate(name="kefu.decisions", level=20, message=line,
+                                      timestamp=datetime.now(timezone.utc), flow_run_id=case.flow_run_id)])
+
+
 def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float = 20.0) -> str:
     """After the CLI recorded ``step``, move the case's run on. Returns what was done."""
     from prefect.exceptions import ObjectNotFound

@@ -68,4 +68,9 @@ def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> t
         note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
     except Exception as exc:
         note = f"not woken ({exc.__class__.__name__}: {exc}); run `kefu case sync {case_id}`"
+    else:
+        try:
+            orchestration.log_to_run(store.state(case_id), processes.decision_said(rules, store, case_id, who.by))
+        except Exception:  # noqa: S110 — the run's log is a view; the decision is on record and in `case show`
+            pass
     return store.state(case_id), note

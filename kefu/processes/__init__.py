@@ -76,6 +76,32 @@ def deciders(rules: Rules, state: CaseState, step: str) -> list[StaffMember] | N
     return [member for member in rules.department.staff if may_decide(rules, state, member)]
 
 
+def in_words(rules: Rules, event_type: str, payload: dict) -> str:
+    """An event in words, zh-CN first ("判定 judged: 投诉成立 upheld → 维修部 Repair（送错）"), for the
+    run's log and ``kefu case show``; "" for an event that says nothing a person reads."""
+    from kefu.core.texts import render_file
+
+    answers = getattr(rules.sections.get("complaint"), "answers", None)
+    labels = getattr(rules.sections.get("callback"), "labels", None)
+    return render_file(
+        rules, "forms/said.txt.j2", t=event_type, p=payload,
+        departments={d.id: f"{d.name} {d.name_en}" for d in rules.department.departments},
+        answers=answers.model_dump() if answers else {"upheld": {True: "upheld", False: "not upheld"},
+                                                      "accepted": {True: "accepted", False: "rejected"}},
+        outcomes=labels.outcomes if labels else {},
+    )
+
+
+def decision_said(rules: Rules, store: CaseStore, case_id: str, by: str) -> str:
+    """``by``'s latest decision on the case in words, with how they were verified (the run's log
+    line): "li.na 判定 judged: 投诉成立 upheld → 维修部 Repair（送错）[cli-token]"."""
+    decided = next((e for e in reversed(store.events(case_id)) if e.actor == by), None)
+    if decided is None:
+        return f"{by}: (nothing on record)"
+    method = (decided.payload.get("verified") or {}).get("method", "unverified")
+    return f"{by} {in_words(rules, decided.type, decided.payload) or decided.type} [{method}]"
+
+
 def command_for(process: str, step: str | None) -> str | None:
     """The command that answers ``step`` (followed by the case id), or None (kefu itself is working)."""
     if process not in _BY_NAME or step is None:

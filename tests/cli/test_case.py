@@ -21,3 +21,20 @@ def test_case_sync_with_prefect_unreachable_is_a_refusal_not_a_traceback():
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: prefect: Prefect is not reachable at ")
     assert "kefu up" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_case_show_says_what_was_decided_on_each_line():
+    """A timeline reads as what happened (issue 17), with the department by name from config."""
+    import json
+
+    from offline_cli import invoke
+
+    opened = invoke(["complaint", "open", "--name", "张三", "--phone", "13812345678", "--channel", "phone",
+                     "--content", "热水器漏水", "--kind", "complaint", "--json"])
+    case_id = json.loads(opened.stdout)["case_id"]
+    assert invoke(["complaint", "judge", case_id, "--upheld", "--department", "repair", "--reason", "安装不规范"]).exit_code == 0
+    shown = invoke(["case", "show", case_id]).stdout
+    assert "complaint.judged  判定 judged: 投诉成立 upheld → 维修部 Repair（安装不规范）" in shown
+    events = json.loads(invoke(["case", "show", case_id, "--json"]).stdout)["events"]
+    judged = next(e for e in events if e["type"] == "complaint.judged")
+    assert judged["verified"] == "cli-token" and judged["said"].startswith("判定")

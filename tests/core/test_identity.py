@@ -58,6 +58,7 @@ def test_an_event_is_stamped_only_for_the_person_acting(store, rules, frozen_clo
         assert "verified" not in identity.stamped("wang.fang", {"a": 1})
     assert "verified" not in identity.stamped("li.na", {"a": 1})
     assert identity.stamped(identity.SYSTEM, {})["verified"] == {"method": "system"}
+    assert identity.stamped("kefu.sweep", {})["verified"] == {"method": "system"}  # the sweep is kefu too
 
 
 def test_a_stamp_is_part_of_the_chained_record(store, rules, frozen_clock):

@@ -259,6 +259,23 @@ class Kefu:
         result = self.try_resume(case_id, values, pin)
         assert result.status.value == "ACCEPT", f"resume refused: {result}"
 
+    def wait_for_log(self, case_id: str, words: str, timeout: float = 30) -> str:
+        """Poll the case's run log until a line contains ``words`` (logs arrive in batches)."""
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        run = self.flow_run(case_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.client() as client:
+                lines = [log.message for log in client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200, offset=0)]
+            found = next((line for line in lines if words in line), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line with {words!r} for {case_id}: {lines}")
+            time.sleep(0.5)
+
     def stored_inputs(self, case_id: str) -> list[Any]:
         """Every input Prefect keeps for the case's run (forms' schemas, descriptions, answers)."""
         run = self.flow_run(case_id)

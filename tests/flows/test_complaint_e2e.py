@@ -174,6 +174,10 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
     def judged(case_id: str) -> dict:
         return next(e for e in kefu.events(case_id) if e["type"] == "complaint.judged")
 
+    # Each decision is a line in words in its run's log, wherever it was made.
+    said = "li.na 判定 judged: 投诉成立 upheld → 销售部 Sales（商品详情页尺码表有误）"
+    assert kefu.wait_for_log(by_cli, said).endswith("[cli-token]")
+    assert kefu.wait_for_log(by_form, said).endswith("[form-pin]")
     cli_event, form_event = judged(by_cli), judged(by_form)
     assert form_event["actor"] == cli_event["actor"] == "li.na"
     # The same decision; each says how li.na was verified (her token, her PIN).
@@ -204,6 +208,7 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
     assert refusals[0]["payload"]["step"] == "approval" and refusals[0]["payload"]["field"] == "pin"
     assert "plan.approved" not in {e["type"] for e in events}
     assert kefu.state(by_form).refusal_count("approval", 1) == 1
+    assert "pin" in kefu.wait_for_log(by_form, "approval refused 拒收")
 
     kefu.resume(by_form, {"choice": 1, "by": "chen.jing"})
     kefu.wait_until_waiting(by_form, "implementation", key="implementation-1-0")
