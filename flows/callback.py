@@ -13,6 +13,7 @@ from datetime import date
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from kefu import runtime
 from kefu.core import clock
@@ -20,7 +21,7 @@ from models.callback import CALL, callback_of
 from tasks.callback import announce_call, open_follow_up_complaint, select_due_customers, write_callback_report
 
 
-@flow(name="callback", log_prints=True)
+@flow(name="callback", log_prints=True, on_completion=[case_finished])
 async def callback(case_id: str) -> str:
     """Call one customer back until they answer, or are unreachable after the attempts in config."""
     case = read_case(case_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from kefu import runtime
 from models.complaint import Step, complaint_of
@@ -25,7 +26,7 @@ from tasks.complaint import (
 from tasks.sweep import deliver_outbox
 
 
-@flow(name="complaint", log_prints=True)
+@flow(name="complaint", log_prints=True, on_completion=[case_finished])
 async def complaint(case_id: str) -> str:
     """Take one complaint from intake to review; returns its outcome."""
     case = read_case(case_id)

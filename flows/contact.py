@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from models.complaint import Step
 from tasks.complaint import close_case
 from tasks.contact import send_answer
 
 
-@flow(name="contact", log_prints=True)
+@flow(name="contact", log_prints=True, on_completion=[case_finished])
 async def contact(case_id: str) -> str:
     """Answer one consultation or query and close it."""
     if read_case(case_id).status == "closed":

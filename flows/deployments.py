@@ -11,9 +11,9 @@ from kefu.core.process import Deployment
 OWN = (
     Deployment("audit-replay", "flows/audit.py:audit_replay",
                "Audit replay — closed cases recomputed under their recorded rules, cross-checked with Prefect.",
-               tags=("kefu", "audit")),
+               tags=("audit",)),
     Deployment("sweep", "flows/sweep.py:sweep",
                "Deadline sweep — escalation rungs exactly once, digests to managers, outbox delivery.",
-               tags=("kefu", "deadlines"), interval=60),
+               tags=("deadlines",), interval=60),
 )
 DEPLOYMENTS = tuple(d for _, d in processes.deployments()) + OWN

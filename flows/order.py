@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from models.order import order_of
 from tasks.order import complete_order, tell_buyer_tracking_number
 
 
-@flow(name="order", log_prints=True)
+@flow(name="order", log_prints=True, on_completion=[case_finished])
 async def order(case_id: str) -> str:
     """Follow one order from its receipt to the buyer's receipt (and the invoice, if asked for)."""
     if read_case(case_id).status == "closed":

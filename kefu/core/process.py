@@ -63,7 +63,7 @@ class Deployment:
     name: str
     flow: str
     description: str
-    tags: tuple[str, ...] = ()  # a process's deployments get ("kefu", its tag): kefu.processes.deployments
+    tags: tuple[str, ...] = ()  # a process's deployments get its tag (kefu.processes.deployments)
     cron: str | None = None
     interval: int | None = None
 
@@ -87,8 +87,10 @@ class Process:
     human_steps: tuple[HumanStep, ...]
     # The flow run that executes one case (the first deployment) and the process's scheduled ones.
     deployments: tuple[Deployment, ...]
-    # The severities sla.yaml must cover (none: one policy per step serves every case).
+    # The severities sla.yaml must cover (none: one policy per step serves every case), and what
+    # the process calls them on its runs' tags (an order's is its urgency).
     severities: Callable[["Rules"], Sequence[str]] = lambda rules: ()
+    severity_word: str = "severity"
     # Steps a case waits at for kefu itself, not a person (a complaint's reply, remedy, closing).
     automatic_steps: tuple[str, ...] = ()
     field_fixes: dict[str, str] = field(default_factory=dict)

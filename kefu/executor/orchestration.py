@@ -60,7 +60,9 @@ def start_run(case: CaseState, attempt: int = 0) -> str:
         run = client.create_flow_run_from_deployment(
             _deployment_ids[name], parameters={"case_id": case.case_id},
             name=f"{case.case_id} {case.intake.get('name', '')}".strip(),
-            tags=[f"case:{case.case_id}", f"kind:{case.kind}"] + ([f"severity:{case.severity}"] if case.severity else []),
+            tags=[f"case:{case.case_id}", f"kind:{case.kind}"]
+            + ([f"{processes.of(case.process).severity_word}:{case.severity}"] if case.severity else [])
+            + ([f"owner:{case.owner}"] if case.owner else []),
             idempotency_key=f"{case.case_id}:{attempt}",
         )
     casework.link_flow_run(runtime.store(), runtime.rules(), case.case_id, str(run.id))

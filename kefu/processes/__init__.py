@@ -138,6 +138,7 @@ def replay_checks() -> dict[str, list[tuple[str, Check]]]:
 
 
 def deployments() -> list[tuple[Process, Deployment]]:
-    """Every process's Prefect deployments (the case's own first), tagged ``kefu`` and the process's number."""
-    return [(process, replace(deployment, tags=("kefu", process.tag)))
+    """Every process's Prefect deployments (the case's own first), tagged with the process's number (a run on a
+    kefu's server is kefu's: kefu.executor.ownership; the dashboard shows a run's first seven tags)."""
+    return [(process, replace(deployment, tags=(process.tag,)))
             for process in PROCESSES for deployment in process.deployments]

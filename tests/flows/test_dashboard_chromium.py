@@ -94,7 +94,11 @@ def submit(form, pin: str, **texts: str) -> None:
         form.locator("textarea").nth(i).fill(text)
     form.locator("input[type=password]").fill(pin)
     form.get_by_role("button", name="Resume").click()
-    form.wait_for(state="hidden", timeout=30_000)  # Prefect took the answer (a schema error keeps it open)
+    try:
+        form.wait_for(state="hidden", timeout=30_000)  # Prefect took the answer (a schema error keeps it open)
+    except Exception:
+        toasts = [t.inner_text() for t in form.page.locator("[data-sonner-toast], [role=status]").all()]
+        raise AssertionError(f"the form did not close: {toasts}\n{form.inner_text()}") from None
 
 
 def test_a_person_decides_in_the_dashboard_form_and_the_case_moves_on(kefu, browser_page):

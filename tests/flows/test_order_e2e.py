@@ -31,7 +31,9 @@ def test_an_order_runs_its_chain_from_receipt_to_the_buyers_receipt(kefu):
     """Seed 001: 接收订单 → 库存与运输 → 付款 → 财务确认 → 总监审核 → 发货、单号 → 通知客户 → 跟踪收货;
     seed 000 第四篇: remark within 20 minutes of payment, verified with the buyer in writing."""
     order_id, ship = _new_order(kefu)
-    kefu.wait_until_waiting(order_id, "stock-check")
+    run = kefu.wait_until_waiting(order_id, "stock-check")
+    # an order is urgent or not: its tag says urgency, not severity
+    assert any(t.startswith("urgency:") for t in run.tags) and not any(t.startswith("severity:") for t in run.tags)
     kefu.ok("order", "step", "stock-check", order_id, "--note", "仓库有货，物流已约", "--by", "wang.fang")
     kefu.wait_until_waiting(order_id, "payment")
     kefu.ok("order", "paid", order_id, "--by", "li.na")

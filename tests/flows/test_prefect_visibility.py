@@ -16,6 +16,7 @@ def test_each_case_is_a_flow_run_named_and_tagged_after_it_and_suspended_while_i
 
     assert case_id in run.name
     assert f"case:{case_id}" in run.tags
+    assert f"owner:{kefu.state(case_id).owner}" in run.tags  # "my cases" is a tag filter
     assert run.state.name == "Suspended"
     assert run.state.state_details.pause_key == "judgement-1-0"
     assert str(run.id) == kefu.state(case_id).flow_run_id
@@ -37,3 +38,12 @@ def test_each_case_is_a_flow_run_named_and_tagged_after_it_and_suspended_while_i
             "--by", "li.na")
     run = kefu.wait_until_waiting(case_id, None)
     assert run.state.name == "Completed"
+    # a finished case waits for nothing: no stale step or due time on the ops board
+    import time
+
+    for _ in range(40):
+        tags = kefu.flow_run(case_id).tags
+        if not any(t.startswith(("step:", "due:")) for t in tags):
+            break
+        time.sleep(0.5)
+    assert not any(t.startswith(("step:", "due:")) for t in tags), tags

@@ -13,6 +13,7 @@ ORDER = Process(
     tag="p3",
     config=Section("order", "order.yaml", OrderRules, order_problems),
     deadline_steps=ORDER_DEADLINE_STEPS,
+    severity_word="urgency",
     human_steps=tuple(HumanStep(step, model, decisions.recorder(step), decisions.COMMANDS[step],
                                 may_decide=decisions.may_decide(step))
                       for step, model in INPUTS.items()),
