@@ -166,7 +166,7 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
     for recipient, items in by_recipient.items():
         member = staff[recipient]
         subject, text, html = mail.render_message(
-            rules.directory, "escalation/digest", recipient=member.model_dump(), items=items,
+            rules.directory, "escalation/digest", recipient=member.model_dump(), cases=by_case(items),
             sweep_at=local_time(rules, now), dashboard_url=dashboard_url,
         )
         if mail.enqueue(session, key=f"digest:{sweep_id}:{recipient}", to=[member.email],
@@ -175,6 +175,24 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
     report.rungs_fired = len(events)
     report.cases = len(claims)
     return report
+
+
+# What a digest says once per case; the rest is said per deadline of it.
+_CASE_KEYS = ("case_id", "customer_name", "phone_masked", "process", "severity", "owner_name", "act_command",
+              "case_url")
+
+
+def by_case(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A recipient's digest items as one entry per case with a line per deadline of it: two
+    deadlines of one case are one entry with both lines, and the rungs one deadline fired in one
+    sweep (a catch-up after an outage) are its latest one. Late cases first."""
+    cases: dict[str, dict[str, Any]] = {}
+    for item in items:
+        case = cases.setdefault(item["case_id"], {**{k: item[k] for k in _CASE_KEYS}, "deadlines": {}})
+        case["deadlines"][(item["step"], item["round"])] = item  # items come in rung order: the latest wins
+    entries = [{**case, "deadlines": list(case["deadlines"].values()),
+                "overdue": any(d["overdue"] for d in case["deadlines"].values())} for case in cases.values()]
+    return sorted(entries, key=lambda case: not case["overdue"])
 
 
 def _recipients(rules: Rules, notify: str, owner: str | None) -> list[str]:
@@ -190,7 +208,7 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
     command = commands(row.process, row.step)
     return {
         "case_id": row.case_id, "customer_name": row.customer_name, "phone_masked": row.customer_phone,
-        "process": row.process, "step": row.step, "severity": row.severity or "-",
+        "process": row.process, "step": row.step, "round": row.round, "severity": row.severity or "-",
         "owner_name": f"{owner.name} ({owner.id})" if owner else "-",
         "due_at": local_time(rules, row.due_at) if row.due_at else "-",
         "state": en, "late_by_text_zh": zh, "late_by_text_en": en,
@@ -198,7 +216,7 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
         # reminder too, and that item is no less late than its 200 % rung.
         "overdue": row.due_at is not None and now > row.due_at,
         "percent": round(rung["share"] * 100), "rung_role": rung["notify"], "kind": rung["kind"],
-        "rule": row.policy,
+        "rule": row.policy, "allowed": row.allowed,
         "source": rules.sla.sources.get(row.process, "config/sla.yaml"),
         "act_command": f"{command or 'kefu case show'} {row.case_id}",
         "case_url": run_page(dashboard_url, row.flow_run_id),

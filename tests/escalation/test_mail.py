@@ -30,6 +30,7 @@ from kefu.escalation.mail import (
     render_message,
     retry_failed,
 )
+from kefu.escalation.sweep import by_case
 from kefu.settings import get_settings
 from models.outbox import OutboxMessage
 
@@ -308,7 +309,7 @@ def _item(**over):  # noqa: ANN003, ANN202
                 process="complaint", step="judgement", severity="major", owner_name="李明",
                 due_at="2026-11-23 11:30 (UTC+08:00)", state="late by 3 h 20 min",
                 late_by_text_zh="已超时 3 小时 20 分", late_by_text_en="3 h 20 min", percent=266,
-                rung_role="supervisor", rule="sla.yaml: complaint judgement major 2 hours",
+                rung_role="supervisor", rule="sla.yaml: complaint judgement major 2 hours", round=1, allowed="2 hours",
                 source="PROCESSES.md P1 (our choice)",
                 act_command="kefu complaint judge C-20261123-0001 --by S-003",
                 case_url="http://127.0.0.1:4200/cases/C-20261123-0001")
@@ -328,7 +329,7 @@ def test_escalation_digest_is_one_bilingual_message_chinese_first():
              for n in (1, 2, 3)]
     items.append(_item(case_id="C-20261123-0004", percent=50, state="due in 2 h", late_by_text_zh="还有 2 小时到期",
                        act_command="kefu complaint judge C-20261123-0004 --by S-003"))
-    subject, text, html = render_message(CONFIG_DIR, "escalation/digest", items=items, **DIGEST)
+    subject, text, html = render_message(CONFIG_DIR, "escalation/digest", cases=by_case(items), **DIGEST)
     assert subject == "【kefu 超时升级】3 个案件超时，1 个即将到期 / 3 cases past deadline, 1 due soon — 孙丽"
     assert text.index("孙丽，您好") < text.index("Hello 孙丽")
     assert text.count("kefu complaint judge C-20261123-0001 --by S-003") == 2
@@ -340,13 +341,14 @@ def test_escalation_digest_is_one_bilingual_message_chinese_first():
 
 def test_digest_subject_with_only_reminders_says_due_soon():
     subject, _, _ = render_message(CONFIG_DIR, "escalation/digest",
-                                   items=[_item(percent=50, state="due in 2 h")], **DIGEST)
+                                   cases=by_case([_item(percent=50, state="due in 2 h")]), **DIGEST)
     assert subject == "【kefu 到期提醒】1 个案件即将到期 / 1 case due soon — 孙丽"
 
 
 def test_a_long_digest_arrives_over_smtp_exactly_as_rendered(store, frozen_clock, smtp_server):
-    items = [_item(case_id=f"C-20261123-{n:04d}") for n in range(1, 31)]
-    subject, text, html = render_message(CONFIG_DIR, "escalation/digest", items=items, **DIGEST)
+    # A content line longer than SMTP's 998: a customer who wrote their whole complaint as their name.
+    items = [_item(case_id=f"C-20261123-{n:04d}", customer_name="张" * 1100) for n in range(1, 31)]
+    subject, text, html = render_message(CONFIG_DIR, "escalation/digest", cases=by_case(items), **DIGEST)
     assert len(html) > 20_000 and max(len(line) for line in html.splitlines()) > 998
     with Session(store.engine) as session:
         enqueue(session, key="digest:long", to=["sun.li@kefu.example"], subject=subject, text=text, html=html)

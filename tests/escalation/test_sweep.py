@@ -76,12 +76,16 @@ def recipients_for(notify: str, owner: str) -> list[str]:
 
 
 def digest_items(message: OutboxMessage) -> list[tuple[str, int]]:
-    """(case id, percent) of each item of a digest, read from its Chinese half."""
-    chinese = message.text.split("-" * 60)[0]
-    ids = re.findall(r"^\d+\. (C-\d{8}-\d{4}) ", chinese, flags=re.M)
-    percents = [int(p) for p in re.findall(r"已用时限 (\d+)%", chinese)]
-    assert len(ids) == len(percents), message.text
-    return list(zip(ids, percents))
+    """(case id, percent of the rung) of each deadline line of a digest, read from its Chinese
+    half: a case is one entry, its deadlines the lines under it."""
+    items, case_id = [], None
+    for line in message.text.split("-" * 60)[0].splitlines():
+        entry = re.match(r"^\d+\. (C-\d{8}-\d{4}) ", line)
+        case_id = entry.group(1) if entry else case_id
+        rung = re.search(r"达到时限 (\d+)% 时升级至", line)
+        if rung:
+            items.append((case_id, int(rung.group(1))))
+    return items
 
 
 class Killed(BaseException):
@@ -220,18 +224,22 @@ def test_a_sweep_that_was_down_fires_every_missed_rung_once_in_one_digest_per_pe
     assert sweep_now(store, rules).rungs_fired == 0
 
 
-def test_a_catch_up_sweep_counts_each_item_by_how_late_it_is_not_by_its_rung(store, rules, frozen_clock):
+def test_a_catch_up_sweep_counts_each_case_by_how_late_it_is_not_by_its_rung(store, rules, frozen_clock):
     """After an outage the owner's 50 % reminder of a judgement 22 hours past its deadline fires
-    with the later rungs: the digest counts it past deadline, not "due soon" (the drills found
-    "0 overdue, 2 due soon" while the first item was 22 h late)."""
+    with the later rungs: the digest counts the case past deadline, not "due soon" (the drills
+    found "0 overdue, 2 due soon" while the first item was 22 h late), and it lists the case once,
+    with both its deadlines: the late judgement and the resolution due soon."""
     case_id = new_complaint(store, rules, "general")
     judgement = next(d for d in store.deadlines(case_id) if d.step == "judgement")
     frozen_clock.set_now(judgement.due_at + timedelta(hours=22))
     sweep_now(store, rules)
     owner = store.state(case_id).owner
     [to_owner] = [m for m in outbox(store.engine) if m.to == [EMAIL[owner]]]
-    # The judgement's reminder is 22 h late; the resolution's (5 days) is one that is due soon.
-    assert to_owner.subject.startswith("【kefu 超时升级】1 个案件超时，1 个即将到期 / 1 case past deadline, 1 due soon")
+    assert to_owner.subject.startswith("【kefu 超时升级】1 个案件超时 / 1 case past deadline")
+    assert to_owner.text.count(f"{case_id}  ") == 2  # once in Chinese, once in English
+    assert "- judgement：" in to_owner.text and "超时 22 小时" in to_owner.text and "- resolution：" in to_owner.text
+    assert "this case needs your attention" in to_owner.text
+    assert "sla.yaml" not in to_owner.text  # the rule in words, not the config file
 
 
 # -- two sweeps at once (PostgreSQL) --------------------------------------------------------------
@@ -405,7 +413,7 @@ def test_the_manager_gets_one_bilingual_digest_over_real_smtp_with_what_to_do(
     for part in (text, html):
         assert case_id in part and MASKED in part and PHONE not in part
         assert "judgement" in part and owner_name in part and owner in part
-        assert policy in part and rules.sla.sources["complaint"] in part
+        assert "2 hours" in part and rules.sla.sources["complaint"] in part and "sla.yaml" not in part
         assert f"kefu complaint judge {case_id}" in part
     assert "超时 20 分" in text and "late by 20 min" in text
     assert text.index("您好") < text.index("Hello")
