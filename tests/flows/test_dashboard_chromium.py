@@ -84,8 +84,13 @@ def options_of(page, form, field: str) -> list[str]:
 
 
 def pick(page, form, field: str, label: str) -> None:
+    """Choose ``label`` in a picker as a keyboard user does: open it, type to filter, Enter (a
+    click on an option can wait on the popover's animation under load)."""
     form.get_by_role("button", name=f"Select {field}").click()
-    page.get_by_role("option", name=label, exact=True).click()
+    page.get_by_role("option", name=label, exact=True).wait_for(timeout=30_000)
+    page.keyboard.type(label)
+    page.keyboard.press("Enter")
+    form.get_by_role("button", name=f"Select {field}").filter(has_text=label).wait_for(timeout=30_000)
 
 
 def submit(form, pin: str, **texts: str) -> None:
