@@ -60,7 +60,7 @@ def _form_description(case: CaseState, step: str, round_: int) -> str:
         policy=deadline.policy if deadline else None,
         refusal=case.last_refusal.get(f"{step}:{round_}"),
         decisions=case.decisions,
-        department_names={d.id: f"{d.name} {d.name_en}" for d in rules.department.departments},
+        department_names=rules.department_labels(),
     )
 
 
@@ -74,7 +74,8 @@ async def decision_of(case_id: str, step: str, round_: int = 1) -> dict[str, Any
         form = processes.form(runtime.rules(), case, step)
         description = _form_description(case, step, round_)
         shown = run_input_subclass_from_type(form.model).with_initial_data(description=description)
-        ask_deciders(case_id, step, round_, description)
+        if processes.to_ask(runtime.rules(), case, step):  # a task run only when somebody is to be told
+            ask_deciders(case_id, step, round_, description)
         # The key names this exact wait; after a refusal the next wait gets a fresh form.
         key = f"{step}-{round_}-{case.refusal_count(step, round_)}"
         await show_waiting(case, step, round_)

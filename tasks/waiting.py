@@ -51,7 +51,5 @@ def ask_deciders(case_id: str, step: str, round_: int, what: str) -> int:
 
     store, rules = runtime.store(), runtime.rules()
     state = store.state(case_id)
-    to_ask = requests.who_to_ask(rules, state, processes.deciders(rules, state, step) or [])
-    if not to_ask:
-        return 0
-    return requests.ask(store.engine, rules, state, step, round_, to_ask, what, get_settings().dashboard_url)
+    return requests.ask(store.engine, rules, state, step, round_, processes.to_ask(rules, state, step), what,
+                        get_settings().dashboard_url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from datetime import date, datetime
@@ -41,8 +42,6 @@ def token_file() -> Path:
 
 def caller() -> Verified:
     """The verified staff member running this command: ``KEFU_TOKEN``, else the token `kefu login` kept."""
-    import os
-
     from kefu.core import clock, identity
 
     token = os.environ.get("KEFU_TOKEN") or (token_file().read_text().strip() if token_file().is_file() else "")

@@ -46,7 +46,6 @@ class Form:
                 data[name] = back[data[name]]
         return data
 
-
     def answer(self, values: dict[str, Any]) -> dict[str, Any]:
         """The form filled in with an input the CLI already recorded (labels for values, the PIN
         field marked): what waking a run that waits on this form sends."""
@@ -61,7 +60,9 @@ class Form:
 def form_for(rules: "Rules", state: CaseState, step: "HumanStep") -> Form:
     """The form of ``step`` for this case, with the pickers its process and the roster give."""
     choices = dict(step.choices(rules, state)) if step.choices else {}
-    deciders = [s for s in rules.department.staff if step.may_decide is None or step.may_decide(rules, state, s)]
+    deciders = step.deciders(rules, state)
+    if deciders is None:
+        deciders = list(rules.department.staff)
     if deciders:
         choices["by"] = {s.id: f"{s.id} {s.name}" for s in deciders}
     # The input's fields without its validators: a rule the schema cannot express (an upheld

@@ -20,11 +20,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, Iterator
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -32,6 +31,8 @@ from kefu.core.refusals import InputRefused, unknown_staff
 from models.records import StaffCredential
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from kefu.core.rules import AccessRules, Rules
 
 # kefu's own actor: sweeps, schedules and the steps a flow run takes by itself.
@@ -40,7 +41,6 @@ SYSTEM = "kefu"
 CLI_TOKEN, FORM_PIN, DEPUTY, SYSTEM_METHOD = "cli-token", "form-pin", "deputy", "system"
 TOKEN, PIN = "token", "pin"
 _PREFIX = "kefu_"
-_HASHER = PasswordHasher()
 
 HOW_TO_GET_A_TOKEN = ("ask kefu's administrator for your token (`kefu staff token issue YOUR_ID` on the machine "
                       "that runs kefu), then run `kefu login` or set KEFU_TOKEN")
@@ -112,7 +112,7 @@ def issue_token(engine: Engine, rules: "Rules", staff: str, now: datetime, days:
     if days < 1:
         raise InputRefused("expires", f"{days} days is no validity", "give --expires 1 or more days")
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-    _store(engine, StaffCredential(id=token_id, staff=staff, kind=TOKEN, secret_hash=_HASHER.hash(secret),
+    _store(engine, StaffCredential(id=token_id, staff=staff, kind=TOKEN, secret_hash=_hasher().hash(secret),
                                    issued_at=now, expires_at=now + timedelta(days=days)))
     return f"{_PREFIX}{token_id}.{secret}"
 
@@ -122,11 +122,8 @@ def issue_pin(engine: Engine, rules: "Rules", staff: str, now: datetime) -> str:
     _known(rules, staff)
     pin = "".join(secrets.choice("0123456789") for _ in range(_access(rules).pin_digits))
     with Session(engine) as session, session.begin():
-        session.execute(sa.update(StaffCredential)
-                        .where(StaffCredential.staff == staff, StaffCredential.kind == PIN,  # type: ignore[arg-type]
-                               StaffCredential.revoked_at.is_(None))  # type: ignore[union-attr]
-                        .values(revoked_at=now))
-        session.add(StaffCredential(id=secrets.token_hex(6), staff=staff, kind=PIN, secret_hash=_HASHER.hash(pin),
+        session.execute(sa.update(StaffCredential).where(*_live(staff, PIN)).values(revoked_at=now))
+        session.add(StaffCredential(id=secrets.token_hex(6), staff=staff, kind=PIN, secret_hash=_hasher().hash(pin),
                                     issued_at=now))
     return pin
 
@@ -135,10 +132,7 @@ def revoke(engine: Engine, rules: "Rules", staff: str, kind: str, now: datetime)
     """Revoke every valid credential of ``kind`` that ``staff`` holds; how many were revoked."""
     _known(rules, staff)
     with Session(engine) as session, session.begin():
-        result = session.execute(sa.update(StaffCredential)
-                                 .where(StaffCredential.staff == staff, StaffCredential.kind == kind,  # type: ignore[arg-type]
-                                        StaffCredential.revoked_at.is_(None))  # type: ignore[union-attr]
-                                 .values(revoked_at=now))
+        result = session.execute(sa.update(StaffCredential).where(*_live(staff, kind)).values(revoked_at=now))
         return result.rowcount or 0  # type: ignore[attr-defined]
 
 
@@ -191,24 +185,25 @@ def verify_pin(engine: Engine, rules: "Rules", staff: str, pin: str, now: dateti
                        f"enter your own PIN; forgotten or never issued: ask kefu's administrator (`kefu staff pin issue {staff}`)")
 
 
-def _live_pin(staff: str) -> tuple[Any, ...]:
-    return (StaffCredential.staff == staff, StaffCredential.kind == PIN,  # type: ignore[arg-type]
+def _live(staff: str, kind: str) -> tuple[Any, ...]:
+    """The where-clause of ``staff``'s credentials of ``kind`` that are not revoked."""
+    return (StaffCredential.staff == staff, StaffCredential.kind == kind,  # type: ignore[arg-type]
             StaffCredential.revoked_at.is_(None))  # type: ignore[union-attr]
 
 
 def _forgive_failures(engine: Engine, staff: str) -> None:
     """The right PIN: the count of wrong ones starts again."""
     with Session(engine) as session, session.begin():
-        session.execute(sa.update(StaffCredential).where(*_live_pin(staff)).values(failures=0))
+        session.execute(sa.update(StaffCredential).where(*_live(staff, PIN)).values(failures=0))
 
 
 def _one_more_failure(engine: Engine, staff: str, limit: int, now: datetime) -> bool:
     """A wrong PIN for ``staff``: count it; True if that reached ``limit`` and the PIN is revoked."""
     with Session(engine) as session, session.begin():
-        session.execute(sa.update(StaffCredential).where(*_live_pin(staff))
+        session.execute(sa.update(StaffCredential).where(*_live(staff, PIN))
                         .values(failures=StaffCredential.failures + 1))
         locked = session.execute(sa.update(StaffCredential)
-                                 .where(*_live_pin(staff), StaffCredential.failures >= limit)  # type: ignore[arg-type]
+                                 .where(*_live(staff, PIN), StaffCredential.failures >= limit)  # type: ignore[arg-type]
                                  .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
     return bool(locked)
 
@@ -237,9 +232,21 @@ def _access(rules: "Rules") -> "AccessRules":
     return rules.department.access or AccessRules()
 
 
+@cache
+def _hasher() -> "PasswordHasher":
+    """argon2, imported when a credential is issued or checked: the store imports this module in
+    every process (each resumed flow run), and most of them check no credential."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
 def _matches(secret_hash: str, secret: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+
     try:
-        return _HASHER.verify(secret_hash, secret)
+        return _hasher().verify(secret_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -53,6 +53,12 @@ class HumanStep:
     may_decide: Callable[["Rules", CaseState, "StaffMember"], bool] | None = None
     choices: Callable[["Rules", CaseState], dict[str, dict[Any, str]]] | None = None
 
+    def deciders(self, rules: "Rules", state: CaseState) -> list["StaffMember"] | None:
+        """The staff who may decide this step of the case (None: the step does not restrict who)."""
+        if self.may_decide is None:
+            return None
+        return [member for member in rules.department.staff if self.may_decide(rules, state, member)]
+
 
 @dataclass(frozen=True)
 class Deployment:

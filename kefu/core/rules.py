@@ -134,6 +134,10 @@ class Rules:
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((s for s in self.department.staff if s.id == staff_id), None)
 
+    def department_labels(self) -> dict[str, str]:
+        """Each responsible department as people read it, by id: ``{"repair": "维修部 Repair"}``."""
+        return {d.id: f"{d.name} {d.name_en}" for d in self.department.departments}
+
     def responsible_department(self, dept_id: str) -> ResponsibleDepartment | None:
         return next((d for d in self.department.departments if d.id == dept_id), None)
 

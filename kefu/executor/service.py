@@ -68,9 +68,10 @@ def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> t
         note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
     except Exception as exc:
         note = f"not woken ({exc.__class__.__name__}: {exc}); run `kefu case sync {case_id}`"
-    else:
+    state = store.state(case_id)  # the run the wake started or restarted, if it did
+    if not note.startswith("not woken"):
         try:
-            orchestration.log_to_run(store.state(case_id), processes.decision_said(rules, store, case_id, who.by))
+            orchestration.log_to_run(state, processes.decision_said(rules, store, case_id, who.by))
         except Exception:  # noqa: S110 — the run's log is a view; the decision is on record and in `case show`
             pass
-    return store.state(case_id), note
+    return state, note

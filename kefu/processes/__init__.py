@@ -21,6 +21,7 @@ from kefu.core.refusals import FIELD_FIXES, InputRefused, refusal_from_validatio
 from kefu.core.rules import Rules, StaffMember
 from kefu.core.rules import load_rules as _load_rules
 from kefu.core.store import CaseStore
+from kefu.escalation import requests
 from kefu.processes.callback import CALLBACK
 from kefu.processes.complaint import COMPLAINT, CONTACT
 from kefu.processes.order import ORDER
@@ -70,10 +71,13 @@ def form(rules: Rules, state: CaseState, step: str) -> Form:
 
 def deciders(rules: Rules, state: CaseState, step: str) -> list[StaffMember] | None:
     """The staff who may decide ``step`` of the case (None: the step does not restrict who)."""
-    may_decide = human_step(state, step).may_decide
-    if may_decide is None:
-        return None
-    return [member for member in rules.department.staff if may_decide(rules, state, member)]
+    return human_step(state, step).deciders(rules, state)
+
+
+def to_ask(rules: Rules, state: CaseState, step: str) -> list[StaffMember]:
+    """Who to tell that ``step`` of the case waits for them: nobody when its owner may decide it
+    (kefu.escalation.requests.who_to_ask)."""
+    return requests.who_to_ask(rules, state, deciders(rules, state, step) or [])
 
 
 def in_words(rules: Rules, event_type: str, payload: dict) -> str:
@@ -85,7 +89,7 @@ def in_words(rules: Rules, event_type: str, payload: dict) -> str:
     labels = getattr(rules.sections.get("callback"), "labels", None)
     return render_file(
         rules, "forms/said.txt.j2", t=event_type, p=payload,
-        departments={d.id: f"{d.name} {d.name_en}" for d in rules.department.departments},
+        departments=rules.department_labels(),
         answers=answers.model_dump() if answers else {"upheld": {True: "upheld", False: "not upheld"},
                                                       "accepted": {True: "accepted", False: "rejected"}},
         outcomes=labels.outcomes if labels else {},

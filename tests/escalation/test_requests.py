@@ -14,7 +14,7 @@ from models.outbox import OutboxMessage
 
 def _ask(store, rules, case_id: str, step: str) -> int:
     state = store.state(case_id)
-    to_ask = requests.who_to_ask(rules, state, processes.deciders(rules, state, step) or [])
+    to_ask = processes.to_ask(rules, state, step)
     what = "处理方案 Options (round 1):\n1. 退款 200 元\n2. 换货并补偿运费"
     return requests.ask(store.engine, rules, state, step, 1, to_ask, what, "http://kefu.test") if to_ask else 0
 

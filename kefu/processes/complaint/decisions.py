@@ -226,8 +226,7 @@ def choices(step: str) -> Callable[[Rules, CaseState], dict[str, dict[Any, str]]
     def pickers(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]:
         answers = rules.complaint.answers
         if step == Step.JUDGEMENT:
-            departments = {d.id: f"{d.name} {d.name_en}" for d in rules.department.departments}
-            return {"department": departments,
+            return {"department": rules.department_labels(),
                     **({"upheld": answers.upheld} if answers else {})}
         if step == Step.IMPLEMENTATION and answers:
             return {"accepted": answers.accepted}
