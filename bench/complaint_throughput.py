@@ -200,6 +200,8 @@ def main() -> int:
         print("using the kefu already running")
 
     runtime.store()  # create kefu's tables once, before the threads race to do it
+    server_log = settings.home / "log" / "prefect-server.log"
+    log0 = server_log.stat().st_size if server_log.exists() else 0
     runner, server = _pid("runner"), _pid("prefect-server")
     load0 = Path("/proc/loadavg").read_text().split()[0]
     cpu0 = (tree_cpu(runner), tree_cpu(server), time.process_time())
@@ -242,6 +244,11 @@ def main() -> int:
           f"prefect server {cpu[1]:.1f} ({cpu[1] / max(done, 1):.2f}/case), bench {cpu[2]:.1f}; "
           f"machine capacity {wall * (os.cpu_count() or 1):.1f}")
     print(f"resumes that did not take and were re-sent (as `kefu case sync` does): {results['nudges']}")
+    if server_log.exists():  # the embedded default logs each refused write (PREFECT_SERVER_LOG_RETRYABLE_ERRORS)
+        with server_log.open("rb") as log:
+            log.seek(log0)
+            refused = log.read().count(b"Encountered retryable exception")
+        print(f"requests the Prefect server refused with a retryable error (database is locked): {refused}")
     for failure in failures[:5]:
         print("FAILED", failure)
     if len(failures) > 5:

@@ -57,7 +57,7 @@ def _form_description(case: CaseState, step: str, round_: int) -> str:
         step=step, round=round_, name=intake.get("name"), phone_masked=mask_phone(intake.get("phone", "")),
         channel=intake.get("channel"), content=intake.get("content"),
         due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
-        policy=deadline.policy if deadline else None,
+        allowed=deadline.allowed if deadline else None,
         refusal=case.last_refusal.get(f"{step}:{round_}"),
         decisions=case.decisions,
         department_names=rules.department_labels(),

@@ -18,7 +18,7 @@ from kefu.core import clock
 from kefu.core.chain import events_by_case
 from kefu.core.deadlines import late_text
 from kefu.core.rules import Rules
-from kefu.core.texts import local_time
+from kefu.core.texts import environment, local_time
 from models.case import CaseState, EventType, RecordedEvent
 from models.complaint import STEP_EVENT
 from models.records import Case
@@ -134,9 +134,8 @@ def case_view(rules: Rules, result: CaseReplay, lines: list[dict[str, str]]) -> 
 
 def render(rules: Rules, report: Report) -> tuple[str, str]:
     """The report as (Markdown, HTML)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(rules.directory / "templates" / "audit")),
-                             undefined=jinja2.StrictUndefined, autoescape=jinja2.select_autoescape(["html"]),
-                             trim_blocks=True, lstrip_blocks=True)
+    env = environment(str(rules.directory / "templates" / "audit"), autoescape=jinja2.select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
     values = {
         "department_name": rules.department.department.name, "department_name_en": rules.department.department.name_en,
         "period_from": report.period[0].isoformat(), "period_to": report.period[1].isoformat(),

@@ -21,9 +21,6 @@ from kefu.core.store import CaseStore, ConcurrentChange, NewEvent
 from models.case import CaseState, DeadlineState, EventType, RecordedEvent
 from models.reducer import apply
 
-# What a deadline the customer booked shows as its allowance (a callback's booked time).
-CUSTOMER_CHOICE = "the customer's choice"
-
 # What a process adds to the events it decided: the deadlines they open and meet (a complaint's
 # step deadlines). ``(rules, state before, decided events) -> more events``.
 Follow = Callable[[Rules, CaseState, list[NewEvent]], list[NewEvent]]

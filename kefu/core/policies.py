@@ -10,7 +10,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from kefu.core.config import Strict
 
-_ALLOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(working\s+)?(minute|minutes|hour|hours|day|days)\s*$")
+# What a deadline the customer booked shows as its allowance (a callback's booked time).
+CUSTOMER_CHOICE = "the customer's choice"
+ALLOWANCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(working\s+)?(minute|minutes|hour|hours|day|days)\s*$")
 
 
 class Allowance(BaseModel):
@@ -26,7 +28,7 @@ class Allowance(BaseModel):
 def _allowance(value: Any) -> Any:
     if isinstance(value, Allowance):
         return value
-    match = _ALLOW.match(value) if isinstance(value, str) else None
+    match = ALLOWANCE.match(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"{value!r} is not an allowance; write it like '24 working hours', '2 hours' or '3 days'")
     number, working, unit = match.groups()

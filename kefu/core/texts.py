@@ -8,16 +8,23 @@ from typing import Any
 
 import jinja2
 
+from kefu.core.policies import ALLOWANCE, CUSTOMER_CHOICE
 from kefu.core.rules import Rules
+
+_UNITS_ZH = {"minute": "分钟", "hour": "小时", "day": "天"}
+
+
+def environment(directory: str, **options: Any) -> jinja2.Environment:
+    """A template folder with kefu's filters (``allowance_zh``). StrictUndefined: a template
+    that names a value kefu does not give fails loudly, at once."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined, **options)
+    env.filters["allowance_zh"] = allowance_zh
+    return env
 
 
 @lru_cache(maxsize=8)
 def _environment(directory: str) -> jinja2.Environment:
-    # StrictUndefined: a template that names a value kefu does not give fails loudly, at once.
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True,
-    )
+    return environment(directory, keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
 def render_file(rules: Rules, path: str, **values: Any) -> str:
@@ -28,6 +35,20 @@ def render_file(rules: Rules, path: str, **values: Any) -> str:
         department_name_en=rules.department.department.name_en,
         **values,
     ).strip()
+
+
+def allowance_zh(text: str) -> str:
+    """An allowed time as the Chinese part says it: ``24 working hours`` → ``24 个工作小时``,
+    ``until 2026-12-05 18:00`` → ``至 2026-12-05 18:00``; anything else as it is."""
+    match = ALLOWANCE.match(text)
+    if match is not None:
+        number, working, unit = match.groups()
+        return f"{number} {'个工作' if working else ''}{_UNITS_ZH[unit.rstrip('s')]}"
+    if text == CUSTOMER_CHOICE:
+        return "客户约定的时间"
+    if text.startswith("until "):
+        return "至 " + text.removeprefix("until ")
+    return text
 
 
 def local_time(rules: Rules, at: datetime) -> str:

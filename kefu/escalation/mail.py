@@ -59,6 +59,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from kefu.core import clock
+from kefu.core.texts import environment
 from kefu.settings import get_settings
 from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
 
@@ -364,11 +365,8 @@ def retry_failed(engine: Engine) -> int:
 @lru_cache(maxsize=8)
 def _environment(directory: str) -> jinja2.Environment:
     # HTML templates autoescape (a customer's name is data, not markup); text ones do not.
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        keep_trailing_newline=True,
-    )
+    return environment(directory, keep_trailing_newline=True, autoescape=jinja2.select_autoescape(
+        enabled_extensions=("html.j2",), default_for_string=False))
 
 
 def render_message(rules_dir: Path | str, name: str, **context: Any) -> tuple[str, str, str]:

@@ -116,7 +116,7 @@ def start(announce: Callable[[str], None] = print, host: str = LOOPBACK) -> dict
     started: list[str] = []
     if not server_healthy():
         port = str(settings.prefect_port)
-        _start("prefect-server", [sys.executable, "-m", "prefect", "server", "start",
+        _start("prefect-server", [sys.executable, "-m", "kefu.executor.prefect_server",
                                   "--host", host, "--port", port])
         started.append("prefect-server")
         _wait("the Prefect server", server_healthy, 180, _log("prefect-server"), "prefect-server")

@@ -54,6 +54,9 @@ def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
             "PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{home / 'prefect.db'}"
         ),
         "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+        # A refused write ("database is locked") is logged, not hidden: the log is how ops and
+        # the tests count them (kefu.executor.prefect_server).
+        "PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true",
         "PREFECT_UI_API_URL": settings.api_url,
     }
     # A server started with basic auth (`kefu up --host`): every kefu client sends the same string.

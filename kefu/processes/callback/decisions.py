@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from kefu.core import casework, clock
 from kefu.core.assignment import agents, least_loaded
-from kefu.core.casework import CUSTOMER_CHOICE, SYSTEM, open_deadline
+from kefu.core.casework import SYSTEM, open_deadline
+from kefu.core.policies import CUSTOMER_CHOICE
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
 from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules
@@ -417,6 +418,6 @@ def form_description(rules: Rules, state: CaseState, round_: int) -> str:
         when_local=f"{callback.triggered_at.astimezone(zone):%Y-%m-%d}", call_local=customer_local(callback.proposed_at, zone),
         proposed_by="客户约定 booked by the customer" if callback.proposed_by == "customer" else "kefu 建议 proposed by kefu",
         due_local=customer_local(deadline.due_at, zone) if deadline and deadline.due_at else "-",
-        policy=deadline.policy if deadline else "-", refusal=state.last_refusal.get(f"{CALL}:{round_}"),
+        allowed=deadline.allowed if deadline else None, refusal=state.last_refusal.get(f"{CALL}:{round_}"),
         script=script(rules, state),
     )

@@ -425,7 +425,7 @@ def form_description(rules: Rules, state: CaseState, step: str, round_: int) -> 
         remarks=[{"version": r.version, "at": local_time(rules, r.at), "by": r.by, "text": r.text}
                  for r in order.remarks],
         example=EXAMPLE, due_at=local_time(rules, deadline.due_at) if deadline and deadline.due_at else None,
-        policy=deadline.policy if deadline else None, refusal=state.last_refusal.get(f"{step}:{round_}"),
+        allowed=deadline.allowed if deadline else None, refusal=state.last_refusal.get(f"{step}:{round_}"),
     )
 
 
