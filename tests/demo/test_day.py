@@ -72,6 +72,17 @@ def test_demo_runs_a_working_day_through_every_branch(demo_day) -> None:
     assert audit["prefect"].startswith("cross-checked"), audit
 
 
+def test_the_day_leaves_no_write_refused_by_prefects_database(demo_day) -> None:
+    """Issue 17: a demo day on the embedded default has 0 "database is locked" in the Prefect
+    server's log (the server logs every refused write: kefu.executor.prefect_env) — measured while
+    the rest of the suite keeps both cores busy. A refused resume is a lost click in the dashboard."""
+    log = Path(demo_day.env["KEFU_HOME"]) / "log" / "prefect-server.log"
+    text = log.read_text(errors="replace")
+    assert f"PREFECT_API_URL=http://127.0.0.1:{demo_day.port}/api" in text, "not the day's server log"
+    refused = [line for line in text.splitlines() if "database is locked" in line]
+    assert refused == [], f"{len(refused)} refused writes, first: {refused[:3]}"
+
+
 def test_no_secret_leaves_kefu_in_any_output_of_the_day(demo_day, tmp_path) -> None:
     """Secrets come from the environment only and appear nowhere: not in the day's output, its logs,
     its e-mails, kefu's or Prefect's database, the XES export or the auditor's report. The day
