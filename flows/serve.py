@@ -73,10 +73,15 @@ def main(limit: int = 16) -> None:
         # everything again; the deployment on the server is the same.
         runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), cron=deployment.cron,
                         interval=deployment.interval)
+    from kefu.executor import sweep_watch
+
+    stop_watching = sweep_watch.watch_in_background()  # a sweep run only when something is due
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:
         pass
+    finally:
+        stop_watching.set()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,8 @@ class LadderChoice(Strict):
 class EscalationRules(Strict):
     ladders: dict[str, list[Rung]]
     use: list[LadderChoice] = Field(min_length=1)
+    # How often kefu looks for a due rung or e-mail; a sweep run starts only when there is one.
+    sweep_check_seconds: int = Field(default=60, ge=5, le=3600)
 
     @model_validator(mode="after")
     def _consistent(self) -> "EscalationRules":

@@ -223,6 +223,20 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
     }
 
 
+def work_due(engine: Engine, now: datetime) -> bool:
+    """Whether a sweep would do anything now: a rung due, or an e-mail whose attempt is due. Two
+    lookups in the partial indexes of what is left (``ix_deadline_next_rung_due``,
+    ``ix_outbox_due``): what decides whether a sweep run starts at all (kefu.executor.sweep_watch)."""
+    from models.outbox import OutboxMessage
+
+    rung_due = sa.exists().where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None),  # type: ignore[union-attr]
+                                 Deadline.next_rung_at <= now)  # type: ignore[operator]
+    mail_due = sa.exists().where(OutboxMessage.next_attempt_at.is_not(None),  # type: ignore[union-attr]
+                                 OutboxMessage.next_attempt_at <= now)  # type: ignore[operator]
+    with Session(engine) as session:
+        return bool(session.execute(sa.select(sa.or_(rung_due, mail_due))).scalar())
+
+
 def due_deadlines(engine: Engine, *, only_due: bool, limit: int = 500) -> list[Deadline]:
     """Open deadlines, soonest first (``kefu deadlines``); ``only_due``: those already past due."""
     query = select(Deadline).where(Deadline.met_at.is_(None)).order_by(Deadline.due_at).limit(limit)  # type: ignore[union-attr]

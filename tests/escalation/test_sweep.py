@@ -194,6 +194,23 @@ def test_a_sweep_with_nothing_due_does_nothing(store, rules, frozen_clock):
     assert {i: store.state(i).last_seq for i in ids} == seqs
 
 
+def test_a_sweep_is_due_only_when_a_rung_or_an_email_is(store, rules, frozen_clock, tmp_path):
+    """Issue 17 (the one-minute sweep out of the way): what decides whether a sweep run starts
+    at all. Nothing due before the first rung's time; due at it; still due while its digest waits
+    in the outbox; nothing once the digest is sent."""
+    case_id = new_complaint(store, rules, "general")
+    [judgement] = [d for d in store.deadlines(case_id) if d.step == "judgement"]
+    assert not sweep.work_due(store.engine, frozen_clock.now())
+    assert not sweep.work_due(store.engine, judgement.next_rung_at - timedelta(seconds=1))
+    assert sweep.work_due(store.engine, judgement.next_rung_at)
+
+    frozen_clock.set_now(judgement.next_rung_at)
+    assert sweep_now(store, rules).messages_queued == 1
+    assert sweep.work_due(store.engine, frozen_clock.now())  # the digest to the agent is due
+    assert deliver_due(store.engine, FileTransport(tmp_path / "mail")).sent == 1
+    assert not sweep.work_due(store.engine, frozen_clock.now())
+
+
 # -- a sweep that was down catches up -----------------------------------------------------------
 
 def test_a_sweep_that_was_down_fires_every_missed_rung_once_in_one_digest_per_person(store, rules, frozen_clock):

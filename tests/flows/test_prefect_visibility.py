@@ -47,3 +47,40 @@ def test_each_case_is_a_flow_run_named_and_tagged_after_it_and_suspended_while_i
             break
         time.sleep(0.5)
     assert not any(t.startswith(("step:", "due:")) for t in tags), tags
+
+
+def test_a_sweep_run_starts_when_an_email_is_due_and_never_on_a_timer(kefu):
+    """Issue 17: the sweep is off the ops board unless it has work — its deployment has no
+    schedule (no run a minute); an e-mail queued for a manager starts one sweep run within
+    ``escalation.yaml sweep_check_seconds``, which sends it."""
+    import time
+
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+    from sqlmodel import Session, select
+
+    from kefu import runtime
+    from kefu.escalation import mail
+    from models.outbox import SENT, OutboxMessage
+
+    with kefu.client() as client:
+        assert not client.read_deployment_by_name("sweep/sweep").schedules
+
+    key = f"test:sweep-watch:{time.time()}"
+    with Session(runtime.store().engine) as session:
+        mail.enqueue(session, key=key, to=["sun.li@kefu.example"], subject="待处理 pending", text="t", html="<p>t</p>")
+        session.commit()
+        queued = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+    queued_at = time.time()
+    deadline = queued_at + runtime.rules().escalation.sweep_check_seconds + 60
+    while time.time() < deadline:
+        with Session(runtime.store().engine) as session:
+            if session.get(OutboxMessage, queued.id).status == SENT:
+                break
+        time.sleep(1)
+    else:
+        raise AssertionError("the queued e-mail was not sent by a sweep run")
+    with kefu.client() as client:
+        sweeps = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["sweep"])),
+                                       sort=FlowRunSort.START_TIME_DESC, limit=20)
+    assert any(r.state.is_completed() and r.start_time and r.start_time.timestamp() >= queued_at - 1 for r in sweeps)

@@ -1,0 +1,62 @@
+"""Start a sweep run when there is something to sweep, not every minute.
+
+A schedule of one sweep run a minute put 1,440 runs a day on the ops board, each a flow-run
+process (~0.6 CPU-s), nearly all of them finding nothing to do. kefu looks itself instead, every
+``escalation.yaml sweep_check_seconds``: two index lookups in its own database (a rung due, an
+e-mail due; by the one clock) and, only when one is, a run of the ``sweep`` deployment. The run
+does the work exactly once as before (kefu.escalation.sweep); the watch only decides when.
+
+The embedded default's runner watches beside serving (flows/serve.py); with workers on a work
+pool, ``kefu sweep --watch`` does it. Two watchers are harmless: one run per check period
+(its idempotency key), and a sweep fires each rung once whoever runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from kefu import runtime
+from kefu.core import clock
+from kefu.escalation import sweep
+
+SWEEP_DEPLOYMENT = "sweep/sweep"  # flows/deployments.py: the flow "sweep", its deployment "sweep"
+
+logger = logging.getLogger("kefu.sweep_watch")
+
+
+def start_sweep_if_due(client: Any, now: datetime) -> str | None:
+    """The id of the sweep run started because a rung or an e-mail is due at ``now``; None when
+    nothing is (no run). At most one run per check period, however many watchers ask."""
+    if not sweep.work_due(runtime.store().engine, now):
+        return None
+    period = runtime.rules().escalation.sweep_check_seconds
+    deployment = client.read_deployment_by_name(SWEEP_DEPLOYMENT)
+    run = client.create_flow_run_from_deployment(
+        deployment.id, idempotency_key=f"sweep:{int(now.timestamp()) // period}")
+    return str(run.id)
+
+
+def watch(stop: threading.Event) -> None:
+    """Check, start a sweep run if one is due, wait a period; until ``stop`` is set. A failed
+    check (Prefect restarting, the database busy) is logged and tried again next period."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        while not stop.is_set():
+            try:
+                started = start_sweep_if_due(client, clock.now())
+                if started:
+                    logger.info("sweep run %s started: something is due", started)
+            except Exception as exc:  # the watch outlives a bad minute
+                logger.warning("the sweep check failed (tried again next period): %s", exc)
+            stop.wait(runtime.rules().escalation.sweep_check_seconds)
+
+
+def watch_in_background() -> threading.Event:
+    """Run :func:`watch` in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=watch, args=(stop,), name="kefu-sweep-watch", daemon=True).start()
+    return stop
