@@ -252,7 +252,7 @@ def run(say: Callable[[str], None], executor: Executor, problems: list[str]) -> 
                         active.remove(script)
                         continue
                     note = orchestration.catch_up(case)
-                    if note.startswith(("started", "restarted", "resumed")):
+                    if note.startswith(("started", "restarted", "rerun", "resumed")):
                         say(f"{stamp()}  {script.case_id}  `kefu case sync`: {note}")
                     script.waited_since = time.monotonic()
                 continue

@@ -121,8 +121,7 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
                 time.sleep(0.25)
                 continue
             if state is None or state.is_final():
-                start_run(case, attempt=_attempt(case))
-                return "restarted"
+                return _rerun(client, run, case, "its run had ended")
             if time.monotonic() > deadline:
                 # Still running towards this step: it will read the record when it gets there.
                 return f"running ({state.type.value.lower()})"
@@ -151,8 +150,10 @@ def catch_up(case: CaseState) -> str:
         if run is None or run.state is None or run.state.is_final():
             if case.status == "closed":
                 return "closed"
-            start_run(case, attempt=_attempt(case))
-            return "restarted"
+            if run is None:
+                start_run(case, attempt=_attempt(case))
+                return "restarted (the old run is gone)"
+            return _rerun(client, run, case, "its run had ended")
         if run.state.is_paused():
             step, round_ = _waiting_at(run.state.state_details.pause_key or "")
             decision = case.decision(step, round_)
@@ -175,14 +176,31 @@ _FORM_NEVER_SAVED = "schema not found"
 
 
 def _replace(client: Any, run: Any, case: CaseState) -> str:
-    """Cancel a run that can never be resumed and start the case again in a new one: the record
-    holds every decision, so the new run goes straight to where the case stands."""
+    """A run that can never be resumed ends (Cancelled) and runs again: the record holds every
+    decision, so the run goes straight to where the case stands."""
     from prefect.states import Cancelled
 
-    client.set_flow_run_state(run.id, Cancelled(message="replaced: its form was never saved, so it could not resume"),
+    client.set_flow_run_state(run.id, Cancelled(message="its form was never saved, so it could not resume"),
                               force=True)
+    return _rerun(client, run, case, "the waiting run's form was never saved")
+
+
+def _rerun(client: Any, run: Any, case: CaseState, why: str) -> str:
+    """Run the case's own flow run again from its start: one run per case on the ops board, however
+    often it crashed. Leaving a final state for Scheduled (proposed, not forced, so Prefect's rules
+    apply) clears the run's pause keys, so it waits again under the same keys; the record says
+    what is done. Only if Prefect refuses does the case go on in a new run."""
+    from prefect.states import Scheduled
+
+    # Its forms of the last attempt go: waiting again saves the same keys' schemas afresh.
+    while stale := client.filter_flow_run_input(run.id, key_prefix="", limit=100, exclude_keys=set()):
+        for form in stale:
+            client.delete_flow_run_input(run.id, form.key)
+    result = client.set_flow_run_state(run.id, Scheduled(message=f"kefu runs the case again: {why}"))
+    if result.status.value == "ACCEPT":
+        return f"rerun ({why})"
     start_run(case, attempt=_attempt(case))
-    return "restarted (the waiting run's form was never saved)"
+    return f"restarted in a new run ({why}; Prefect said: {getattr(result.details, 'reason', '') or result.status.value})"
 
 
 def _waiting_at(pause_key: str) -> tuple[str, int]:
