@@ -81,6 +81,7 @@ class CaseState(BaseModel):
     closed_at: datetime | None = None
     outcome: str | None = None
     last_seq: int = 0
+    last_at: datetime | None = None  # the business time of the last event: the next is never earlier
     flow_run_id: str | None = None
     flow_runs_linked: int = 0  # runs ever started for the case (a restart takes the next number)
     # The decision of each human step, per round: {"proposal": {1: {...}, 2: {...}}}.

@@ -41,6 +41,7 @@ def apply(state: CaseState, event: RecordedEvent) -> CaseState:
     if fold is None:
         raise UnknownEvent(f"{state.case_id or 'case'} event {event.seq}: no module folds event type {event.type!r}")
     state.last_seq = event.seq
+    state.last_at = event.at
     fold(state, event)
     reaction = REACTIONS.get(state.process, _NONE).get(event.type)
     if reaction is not None:

@@ -98,7 +98,7 @@ def answered_consultation(store, rules) -> str:
 
 def rewrite_event(store, case_id: str, change) -> None:
     """An insider with the hash function rewrites a case's events — ``change(event)`` returns the
-    fields to replace (``actor``, ``payload``) — and re-chains and re-seals them consistently:
+    fields to replace (``actor``, ``payload``, ``at``) — and re-chains and re-seals them consistently:
     verify finds nothing; only replay, holding the record against the rules, can."""
     from kefu.core import chain
     from models.records import CaseEvent
@@ -112,7 +112,8 @@ def rewrite_event(store, case_id: str, change) -> None:
     with store.engine.begin() as conn:
         for row in rows:
             conn.execute(table.update().where(table.c.id == row["id"]).values(
-                actor=row["actor"], payload=row["payload"], prev_hash=row["prev_hash"], hash=row["hash"]))
+                actor=row["actor"], at=row["at"], payload=row["payload"], prev_hash=row["prev_hash"],
+                hash=row["hash"]))
         sealed = conn.execute(sa.text("SELECT seal FROM kefu_case WHERE id = :c"), {"c": case_id}).scalar()
         conn.execute(sa.text("UPDATE kefu_case SET last_hash = :h, seal = :s WHERE id = :c"),
                      {"h": head, "s": chain.seal_of(case_id, len(rows), head) if sealed else None, "c": case_id})

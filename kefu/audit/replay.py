@@ -90,6 +90,11 @@ def replay_case(engine: Engine, case: Any, rows: list[Any], rules_cache: dict[st
         if row.config_version not in result.versions:
             result.versions.append(row.config_version)
         context = Context(rules, result.notes)
+        if state.last_at is not None and row.at < state.last_at:
+            result.verdict = DIVERGENT
+            result.divergence = Divergence(row.seq, row.type, "time order (a case's time never runs backwards)",
+                                           f"at or after {state.last_at.isoformat()}", row.at.isoformat())
+            return result
         try:
             missing = identity.unverified(rules, state.step, event.actor, event.payload)
             if missing is not None:

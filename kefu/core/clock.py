@@ -1,19 +1,39 @@
 """The one business clock.
 
 Every business time in kefu comes from :func:`now`. ``KEFU_NOW`` freezes it for a whole
-process tree (the runner hands its environment to every flow run); tests and
-simulations move it with :func:`set_now` and :func:`advance` instead of sleeping, so a
-three-day deadline is tested in milliseconds.
+process tree (the runner hands its environment to every flow run); tests move it with
+:func:`set_now` and :func:`advance` instead of sleeping, so a three-day deadline is tested in
+milliseconds. The demo's days pass with :func:`run_ahead_to`: the home's business clock runs
+ahead of the wall clock for every kefu process of that home (the runner's flow runs too), and
+only forward, so no case's record runs backwards.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 from kefu.settings import get_settings
 
 _frozen: datetime | None = None
 _loaded = False
+# How far the home's business clock runs ahead of the wall clock, in seconds: a file every kefu
+# process of the home reads (absent in a real department: the wall clock).
+AHEAD_FILE = "business-clock-ahead"
+_ahead_seen: tuple[tuple[str, int, int], timedelta] | None = None
+
+
+def _ahead() -> timedelta:
+    global _ahead_seen
+    path = get_settings().home / AHEAD_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return timedelta(0)
+    version = (str(path), stat.st_ino, stat.st_mtime_ns)  # each move writes a new file: a new inode
+    if _ahead_seen is None or _ahead_seen[0] != version:
+        _ahead_seen = version, timedelta(seconds=float(path.read_text()))
+    return _ahead_seen[1]
 
 
 def now() -> datetime:
@@ -25,7 +45,24 @@ def now() -> datetime:
             _frozen = get_settings().now
     if _frozen is not None:
         return _frozen.astimezone(timezone.utc)
-    return datetime.now(timezone.utc)
+    return datetime.now(timezone.utc) + _ahead()
+
+
+def run_ahead_to(at: datetime) -> datetime:
+    """Move the home's business clock forward to ``at`` for every kefu process of the home (a
+    frozen clock just moves). Never backwards: a case's time never runs backwards."""
+    current = now()
+    if as_utc(at) < current:
+        raise ValueError(f"the business clock only moves forward: it is {current.isoformat()}, not {at.isoformat()}")
+    if _frozen is not None:
+        set_now(at)
+        return now()
+    path = get_settings().home / AHEAD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(str((as_utc(at) - datetime.now(timezone.utc)).total_seconds()))
+    tmp.replace(path)
+    return now()
 
 
 def set_now(at: datetime | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Mapping
 
 from pydantic import ValidationError
@@ -22,6 +23,15 @@ class InputRefused(Exception):
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "problem": self.problem, "fix": self.fix}
+
+
+class TimeRunsBackwards(InputRefused):
+    """An event earlier than the case's last one: a case's record never runs backwards."""
+
+    def __init__(self, case_id: str, event: str, at: datetime, last_at: datetime) -> None:
+        super().__init__("at", f"{case_id}'s last event is at {last_at.isoformat()}; this {event} would be at "
+                               f"{at.isoformat()}, earlier: a case's time never runs backwards",
+                         "the business clock is behind the case's record: check KEFU_NOW and the machine's clock")
 
 
 def refusal_from_validation(exc: ValidationError, fixes: Mapping[str, str] = FIELD_FIXES) -> InputRefused:

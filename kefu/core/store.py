@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from kefu.core import chain, clock, snapshots
 from kefu.core.identity import stamped
+from kefu.core.refusals import TimeRunsBackwards
 from kefu.core.texts import mask_phone
 from models.case import CaseState, EventType, RecordedEvent
 from models.records import Case, CaseEvent, Deadline
@@ -137,6 +138,11 @@ class CaseStore:
         ).all()
         if len(claimed) != 1:
             raise ConcurrentChange(f"{state.case_id} changed after seq {state.last_seq}")
+        last_at = state.last_at
+        for event in events:
+            if last_at is not None and event.at < last_at:
+                raise TimeRunsBackwards(state.case_id, str(event.type), event.at, last_at)
+            last_at = event.at
         snapshots.record_once(session, config_version)
         new_state = state.model_copy(deep=True)
         recorded_at = clock.now()

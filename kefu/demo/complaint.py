@@ -366,31 +366,29 @@ def escalations(say: Callable[[str], None], problems: list[str]) -> dict[str, An
         casework.pause_clock(store, rules, paused, "客户出差，三天后再联系 / customer travelling, call back in 3 days",
                              "wang.fang")
     say(f"  {paused}  clock stopped: the customer asked to be contacted after her trip")
-    start, frozen_before = clock.now(), clock.frozen_at()
+    # The days pass forward for every kefu process of the home (kefu.core.clock.run_ahead_to).
+    start = clock.now()
     engine = store.engine
     fired_total, resumed = 0, False
-    try:
-        for offset in CHECKPOINTS:
-            clock.set_now(start + offset)
-            if not resumed and offset >= PAUSE_UNTIL:
-                with service.acting(signed_in("wang.fang")):
-                    state = casework.resume_clock(store, rules, paused, "客户回来了 / the customer is back", "wang.fang")
-                due = next(d for d in state.open_deadlines() if d.step == Step.JUDGEMENT).due_at
-                say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {paused}  customer back; clock runs again, "
-                    f"judgement now due {due.astimezone(zone):%m-%d %H:%M}")  # type: ignore[union-attr]
-                resumed = True
-            report = sweep.escalate_due(engine, rules, dashboard_url=settings.dashboard_url,
-                                        commands=processes.command_for)
-            delivered = mail.deliver_due(engine, prefect_env.mail_transport())
-            fired_total += report.rungs_fired
-            for f in report.fired:
-                if f["case_id"] in stalled:
-                    say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {f['case_id']}  {f['step']}: rung {f['rung'] + 1} "
-                        f"→ {f['notify']} ({', '.join(f['recipients'])})")
-            if report.messages_queued:
-                say(f"  {'':11}  sweep: {report.messages_queued} digest(s) queued, {delivered.sent} e-mailed")
-    finally:
-        clock.set_now(frozen_before)
+    for offset in CHECKPOINTS:
+        clock.run_ahead_to(start + offset)
+        if not resumed and offset >= PAUSE_UNTIL:
+            with service.acting(signed_in("wang.fang")):
+                state = casework.resume_clock(store, rules, paused, "客户回来了 / the customer is back", "wang.fang")
+            due = next(d for d in state.open_deadlines() if d.step == Step.JUDGEMENT).due_at
+            say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {paused}  customer back; clock runs again, "
+                f"judgement now due {due.astimezone(zone):%m-%d %H:%M}")  # type: ignore[union-attr]
+            resumed = True
+        report = sweep.escalate_due(engine, rules, dashboard_url=settings.dashboard_url,
+                                    commands=processes.command_for)
+        delivered = mail.deliver_due(engine, prefect_env.mail_transport())
+        fired_total += report.rungs_fired
+        for f in report.fired:
+            if f["case_id"] in stalled:
+                say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {f['case_id']}  {f['step']}: rung {f['rung'] + 1} "
+                    f"→ {f['notify']} ({', '.join(f['recipients'])})")
+        if report.messages_queued:
+            say(f"  {'':11}  sweep: {report.messages_queued} digest(s) queued, {delivered.sent} e-mailed")
     outbox = settings.resolved_outbox_dir
     messages = []
     for path in sorted(outbox.glob("*.eml")):

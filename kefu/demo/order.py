@@ -73,35 +73,32 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
     hand_over("on_time", "shipment", "zhang.wei", tracking="SF1000000001")
     say(f"  {on_time}  shipped on time, tracking SF1000000001")
 
-    before = clock.frozen_at()
-    try:
-        clock.set_now(datetime.combine(ship_by, rules.order.agreed_due_local_time, tzinfo=zone) + timedelta(hours=2))
-        say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  the agreed ship date has passed for two orders:")
-        report = sweep.escalate_due(store.engine, rules, dashboard_url=get_settings().dashboard_url,
-                                    commands=processes.command_for)
-        for f in report.fired:
-            if f["step"] == "shipment":
-                say(f"  {'':11}  {f['case_id']}  shipment: rung {f['rung'] + 1} → {f['notify']} "
-                    f"({', '.join(f['recipients'])})")
-        with service.acting(signed_in(taken["late_chased"][1])):
-            chased = orders.chase(store, rules, taken["late_chased"][0], rules.order.chase.first_via,
-                                  taken["late_chased"][1])
-        to = [s.id for s in rules.department.staff if s.role == rules.order.supervisor_role]
-        say(f"  {'':11}  {chased.case_id}  {taken['late_chased'][1]} chases the supervisors by IM "
-            f"(e-mailed to {', '.join(to)} through the outbox)")
-        clock.advance(timedelta(hours=3))
-        for branch, tracking in (("late_chased", "SF1000000002"), ("late_not_chased", "SF1000000003")):
-            hand_over(branch, "shipment", "zhang.wei", tracking=tracking)
-            liability = order_of(store.state(taken[branch][0])).liabilities[-1]
-            say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {taken[branch][0]}  shipped late ({tracking}): agent "
-                f"{liability['agent']} " + ("LIABLE — no chase recorded" if liability["liable"]
-                                            else "not liable — the chase is on record"))
-        clock.advance(timedelta(days=1))
-        for branch, _ in taken.items():
-            hand_over(branch, "delivery")
-        mail.deliver_due(store.engine, prefect_env.mail_transport())
-    finally:
-        clock.set_now(before)
+    # The days pass forward for every kefu process of the home (kefu.core.clock.run_ahead_to).
+    clock.run_ahead_to(datetime.combine(ship_by, rules.order.agreed_due_local_time, tzinfo=zone) + timedelta(hours=2))
+    say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  the agreed ship date has passed for two orders:")
+    report = sweep.escalate_due(store.engine, rules, dashboard_url=get_settings().dashboard_url,
+                                commands=processes.command_for)
+    for f in report.fired:
+        if f["step"] == "shipment":
+            say(f"  {'':11}  {f['case_id']}  shipment: rung {f['rung'] + 1} → {f['notify']} "
+                f"({', '.join(f['recipients'])})")
+    with service.acting(signed_in(taken["late_chased"][1])):
+        chased = orders.chase(store, rules, taken["late_chased"][0], rules.order.chase.first_via,
+                              taken["late_chased"][1])
+    to = [s.id for s in rules.department.staff if s.role == rules.order.supervisor_role]
+    say(f"  {'':11}  {chased.case_id}  {taken['late_chased'][1]} chases the supervisors by IM "
+        f"(e-mailed to {', '.join(to)} through the outbox)")
+    clock.run_ahead_to(clock.now() + timedelta(hours=3))
+    for branch, tracking in (("late_chased", "SF1000000002"), ("late_not_chased", "SF1000000003")):
+        hand_over(branch, "shipment", "zhang.wei", tracking=tracking)
+        liability = order_of(store.state(taken[branch][0])).liabilities[-1]
+        say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {taken[branch][0]}  shipped late ({tracking}): agent "
+            f"{liability['agent']} " + ("LIABLE — no chase recorded" if liability["liable"]
+                                        else "not liable — the chase is on record"))
+    clock.run_ahead_to(clock.now() + timedelta(days=1))
+    for branch, _ in taken.items():
+        hand_over(branch, "delivery")
+    mail.deliver_due(store.engine, prefect_env.mail_transport())
     _wait(taken, None, problems)
     return _summary(taken, problems)
 

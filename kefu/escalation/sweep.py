@@ -85,13 +85,17 @@ def escalate_due(engine: Engine, rules: Rules, *, dashboard_url: str, commands: 
 def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboard_url: str,
            commands: Commands, limit: int) -> SweepReport:
     report = SweepReport(swept_at=now)
+    # A rung is recorded at ``now``: never before what the case's record already holds (a case's
+    # time never runs backwards; a clock behind the record waits until it has caught up).
+    last_event_at = sa.select(sa.func.max(CaseEvent.at)).where(CaseEvent.case_id == Deadline.case_id).scalar_subquery()
     query = (
         sa.select(Deadline.id, Deadline.case_id, Deadline.step, Deadline.round, Deadline.rungs,
                   Deadline.next_rung, Deadline.due_at, Deadline.policy, Deadline.allowed,
                   Case.last_seq, Case.owner, Case.customer_name, Case.customer_phone, Case.process,
                   Case.severity, Case.flow_run_id, Case.last_hash, Case.status)
         .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None), Deadline.next_rung_at <= now)
+        .where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None), Deadline.next_rung_at <= now,
+               last_event_at <= now)
         .order_by(Deadline.next_rung_at)
         .limit(limit)
     )

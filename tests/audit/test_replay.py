@@ -4,6 +4,7 @@ recorded on its events (issue 6). On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,18 @@ def test_an_approval_by_a_role_the_rules_did_not_allow_is_divergent(store, rules
     assert result.verdict == "divergent"
     assert result.divergence.seq == approval.seq
     assert "li.na (agent)" in str(result.divergence.recorded)
+
+
+def test_a_history_whose_time_runs_backwards_is_divergent(store, rules, frozen_clock):
+    """Issue 17: out-of-order history (recorded before kefu refused it at append, or by an
+    insider who re-chained it) is a divergence at the first event earlier than the one before."""
+    case_id = resolved_complaint(store, rules)
+    events = store.events(case_id)
+    moved = events[5]
+    rewrite_event(store, case_id, lambda e: {"at": events[4].at - timedelta(hours=3)} if e.id == moved.id else {})
+    result = verdict_of(store, case_id)
+    assert result.verdict == "divergent" and result.divergence.seq == moved.seq
+    assert "time order" in result.divergence.what
 
 
 def test_a_tampered_case_is_reported_as_tampered_not_replayed(store, rules, frozen_clock):

@@ -108,6 +108,23 @@ def test_a_stale_append_raises_concurrent_change_and_writes_nothing(store, rules
     assert store.cases()[0].last_seq == count
 
 
+def test_an_event_earlier_than_the_cases_last_is_refused_and_nothing_is_written(store, rules, frozen_clock):
+    """Issue 17: a case's time never runs backwards (the demo's clock jumps left an escalation at
+    14:17 before a deadline met at 11:37). The refusal names the field and the fix."""
+    from kefu.core.refusals import TimeRunsBackwards
+
+    case_id = register(store, rules).case_id
+    state = store.state(case_id)
+    earlier = NewEvent(ComplaintEvent.CALLBACK_REQUESTED, "kefu", state.last_at - timedelta(minutes=1), {"reason": "a"})
+    with pytest.raises(TimeRunsBackwards) as refused:
+        store.append(state, [earlier], rules.version)
+    assert refused.value.field == "at" and "never runs backwards" in refused.value.problem
+    assert "KEFU_NOW" in refused.value.fix
+    assert store.state(case_id).last_seq == state.last_seq
+    same_time = NewEvent(ComplaintEvent.CALLBACK_REQUESTED, "kefu", state.last_at, {"reason": "b"})
+    assert store.append(state, [same_time], rules.version).last_at == state.last_at  # not earlier: fine
+
+
 def test_a_repeated_step_records_once(store, rules, frozen_clock):
     case_id = register(store, rules).case_id
     complaints.acknowledge(store, rules, case_id)

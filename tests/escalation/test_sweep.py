@@ -211,6 +211,29 @@ def test_a_sweep_is_due_only_when_a_rung_or_an_email_is(store, rules, frozen_clo
     assert not sweep.work_due(store.engine, frozen_clock.now())
 
 
+def test_a_rung_is_never_recorded_before_the_cases_last_event(store, rules, frozen_clock):
+    """Issue 17: a case's time never runs backwards. A sweep whose clock is behind a case's
+    record (a clock set back) fires nothing for it until the clock has caught up."""
+    case_id = new_complaint(store, rules, "general")
+    [judgement] = [d for d in store.deadlines(case_id) if d.step == "judgement"]
+    state = store.state(case_id)
+    later_note = complaints_note_at(store, rules, state, judgement.next_rung_at + timedelta(hours=1))
+    frozen_clock.set_now(judgement.next_rung_at)
+    assert sweep_now(store, rules).rungs_fired == 0
+    frozen_clock.set_now(later_note)
+    assert sweep_now(store, rules).rungs_fired == 1
+
+
+def complaints_note_at(store, rules, state, at):
+    """A note on the case at ``at`` (ahead of the sweep's clock)."""
+    from kefu.core.store import NewEvent
+    from models.complaint import ComplaintEvent
+
+    store.append(state, [NewEvent(ComplaintEvent.CALLBACK_REQUESTED, "kefu", at, {"reason": "客户要求稍后回电"})],
+                 rules.version)
+    return at
+
+
 # -- a sweep that was down catches up -----------------------------------------------------------
 
 def test_a_sweep_that_was_down_fires_every_missed_rung_once_in_one_digest_per_person(store, rules, frozen_clock):
