@@ -86,8 +86,11 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
            commands: Commands, limit: int) -> SweepReport:
     report = SweepReport(swept_at=now)
     # A rung is recorded at ``now``: never before what the case's record already holds (a case's
-    # time never runs backwards; a clock behind the record waits until it has caught up).
-    last_event_at = sa.select(sa.func.max(CaseEvent.at)).where(CaseEvent.case_id == Deadline.case_id).scalar_subquery()
+    # time never runs backwards; a clock behind the record waits until it has caught up). The
+    # case's last event is one lookup: (case_id, its last seq).
+    last_event_at = sa.func.coalesce(
+        sa.select(CaseEvent.at).where(CaseEvent.case_id == Deadline.case_id, CaseEvent.seq == Case.last_seq)
+        .scalar_subquery(), Deadline.opened_at)
     query = (
         sa.select(Deadline.id, Deadline.case_id, Deadline.step, Deadline.round, Deadline.rungs,
                   Deadline.next_rung, Deadline.due_at, Deadline.policy, Deadline.allowed,
