@@ -36,12 +36,19 @@ def write(engine: Engine, path: Path) -> dict[str, Any]:
     return {k: document[k] for k in ("anchored_at", "cases", "digest")}
 
 
-def check(engine: Engine, path: Path) -> list[dict[str, str]]:
-    """Cases whose seal differs from the anchor's, or which are gone; [] if the record agrees.
-    Raises ValueError if the anchor file itself does not match its digest."""
+def written(path: Path) -> dict[str, Any]:
+    """The anchor file as written (anchored_at, cases, digest, seals). Raises ValueError if the
+    file does not match its own digest."""
     document = json.loads(path.read_text(encoding="utf-8"))
     if digest_of(document["seals"]) != document["digest"]:
         raise ValueError("the anchor file's seals do not match its digest: the file was changed")
+    return document
+
+
+def check(engine: Engine, path: Path) -> list[dict[str, str]]:
+    """Cases whose seal differs from the anchor's, or which are gone; [] if the record agrees.
+    Raises ValueError if the anchor file itself does not match its digest."""
+    document = written(path)
     now = seals(engine)
     findings = []
     for case_id, seal in document["seals"].items():

@@ -4,7 +4,8 @@ missed by how much), as Markdown and HTML from config/templates/audit/."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -13,18 +14,22 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kefu.audit.replay import CONSISTENT, DIVERGENT, CaseReplay, replay_case
+from kefu import processes
+from kefu.audit import anchor
+from kefu.audit.replay import CONSISTENT, DIVERGENT, TAMPERED, CaseReplay, replay_case
 from kefu.core import clock
 from kefu.core.chain import events_by_case
 from kefu.core.deadlines import late_text
 from kefu.core.rules import Rules
-from kefu.core.texts import environment, local_time
+from kefu.core.texts import environment, local_time, mask_phone
 from models.case import CaseState, EventType, RecordedEvent
 from models.complaint import STEP_EVENT
 from models.records import Case
 from models.reducer import apply
 
-VERDICT_ZH = {CONSISTENT: "一致", DIVERGENT: "不一致", "tampered": "被篡改"}
+VERDICT_ZH = {CONSISTENT: "一致", DIVERGENT: "不一致", TAMPERED: "被篡改"}
+# A mainland mobile number anywhere in a decision's text: shown masked, as everywhere else.
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # Payload keys that hold long texts or machinery, not the decision itself.
 _NOT_DECISIONS = {"text", "note", "rungs", "round", "step", "sweep", "recipients", "to", "policy", "basis",
                   "calendar", "ladder", "allowed", "received_at", "content", "phone", "classified_by", "due_at"}
@@ -36,6 +41,8 @@ class Report:
     results: list[CaseReplay]
     cases: list[dict[str, Any]]
     prefect_note: str | None
+    # The seals of the period's cases and, when the auditor brought one, the anchor's check.
+    seals: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts = {"cases": len(self.results), "consistent": 0, "divergent": 0, "tampered": 0}
@@ -55,9 +62,10 @@ def closed_between(engine: Engine, rules: Rules, start: date, end: date) -> list
 
 
 def build(engine: Engine, rules: Rules, start: date, end: date,
-          cross_check: Callable[[list[CaseReplay]], str] | None = None) -> Report:
+          cross_check: Callable[[list[CaseReplay]], str] | None = None, anchor_file: Path | None = None) -> Report:
     """Replay the cases closed in the period and lay out their timelines; ``cross_check`` holds
-    them against Prefect's record of their runs (kefu.executor.prefect_check)."""
+    them against Prefect's record of their runs (kefu.executor.prefect_check); ``anchor_file``
+    (``kefu audit anchor`` wrote it) is checked against today's seals."""
     ids = closed_between(engine, rules, start, end)
     results: list[CaseReplay] = []
     timelines: dict[str, list[dict[str, str]]] = {}
@@ -68,11 +76,27 @@ def build(engine: Engine, rules: Rules, start: date, end: date,
             timelines[case.id] = timeline(rules, case.id, rows)
     note = cross_check(results) if cross_check else None
     cases = [case_view(rules, r, timelines[r.case_id]) for r in results]
-    return Report((start, end), results, cases, note)
+    return Report((start, end), results, cases, note, seals_section(engine, results, anchor_file))
+
+
+def seals_section(engine: Engine, results: list[CaseReplay], anchor_file: Path | None) -> dict[str, Any]:
+    """Whether each case's chain and seal hold, and what an anchor from earlier says of them.
+    Raises ValueError when the anchor file itself was changed."""
+    broken = [r.case_id for r in results if r.verdict == TAMPERED]
+    section: dict[str, Any] = {"intact": len(results) - len(broken), "broken": broken, "anchor": None}
+    if anchor_file is not None:
+        written = anchor.written(anchor_file)
+        in_period = {r.case_id for r in results}
+        findings = [f for f in anchor.check(engine, anchor_file) if f["case_id"] in in_period]
+        section["anchor"] = {"file": anchor_file.name, "anchored_at": written["anchored_at"],
+                             "digest": written["digest"], "cases": sum(1 for c in written["seals"] if c in in_period),
+                             "findings": findings}
+    return section
 
 
 def timeline(rules: Rules, case_id: str, rows: list[Any]) -> list[dict[str, str]]:
-    """One line per event: business time, actor, step, decision, and for a met deadline, by how much."""
+    """One line per event: business time, actor, step, what was decided in words, and for a
+    deadline its due time, how it was met, or who its rung reached, by name."""
     names = {s.id: f"{s.name} ({s.id})" for s in rules.department.staff}
     state = CaseState(case_id=case_id)
     lines = []
@@ -91,9 +115,10 @@ def timeline(rules: Rules, case_id: str, rows: list[Any]) -> list[dict[str, str]
         elif row.type in (EventType.DEADLINE_OPENED, EventType.DEADLINE_RESCHEDULED):
             deadline = "clock stopped 计时暂停"
         elif row.type == EventType.DEADLINE_ESCALATED:
-            deadline = f"rung {p['rung']} → {p.get('notify', '')}"
+            reached = ", ".join(names.get(r, r) for r in p.get("recipients", [])) or "-"
+            deadline = f"第 {p['rung'] + 1} 级 rung {p['rung'] + 1} → {p.get('notify', '')}: {reached}"
         lines.append({"at": local_time(rules, row.at), "actor": names.get(row.actor, row.actor), "step": str(step),
-                      "event": row.type, "decision": _decision(p), "deadline": deadline})
+                      "event": row.type, "decision": _decision(rules, state, row.type, p), "deadline": deadline})
         apply(state, event)
     return lines
 
@@ -105,16 +130,27 @@ def _met(at: datetime, due_at: datetime) -> str:
     return f"met {en.removeprefix('due in ')} early 提前 {zh.removesuffix('后到期')} 完成"
 
 
-def _decision(payload: dict[str, Any]) -> str:
-    parts = []
-    for key, value in payload.items():
-        if key in _NOT_DECISIONS or value in (None, "", [], {}):
-            continue
-        if isinstance(value, (list, tuple)):
-            value = " / ".join(str(v) for v in value)
-        text = str(value)
-        parts.append(f"{key}: {text if len(text) <= 60 else text[:57] + '…'}")
-    return "; ".join(parts)
+def _decision(rules: Rules, state: CaseState, event_type: str, payload: dict[str, Any]) -> str:
+    """What the event decided, as the run's log says it (kefu.processes.in_words: labels from
+    config, the chosen option by its text); else its plain fields, yes/no for a flag. Phones masked."""
+    if event_type == "plan.approved" and "choice" in payload:
+        options = (state.decisions.get("proposal", {}).get(state.round) or {}).get("options") or []
+        if 0 < payload["choice"] <= len(options):
+            payload = {**payload, "option": options[payload["choice"] - 1]}
+    said = processes.in_words(rules, event_type, payload)
+    if not said:
+        parts = []
+        for key, value in payload.items():
+            if key in _NOT_DECISIONS or value in (None, "", [], {}) or isinstance(value, dict):
+                continue
+            if isinstance(value, bool):
+                value = "是 yes" if value else "否 no"
+            elif isinstance(value, (list, tuple)):
+                value = " / ".join(str(v) for v in value)
+            text = str(value)
+            parts.append(f"{key}: {text if len(text) <= 60 else text[:57] + '…'}")
+        said = "; ".join(parts)
+    return _PHONE.sub(lambda m: mask_phone(m.group()), said)
 
 
 def case_view(rules: Rules, result: CaseReplay, lines: list[dict[str, str]]) -> dict[str, Any]:
@@ -141,6 +177,7 @@ def render(rules: Rules, report: Report) -> tuple[str, str]:
         "period_from": report.period[0].isoformat(), "period_to": report.period[1].isoformat(),
         "zone": str(rules.department.department.zone), "generated_at": local_time(rules, clock.now()),
         "summary": report.summary(), "prefect_note": report.prefect_note, "cases": report.cases,
+        "seals": report.seals,
     }
     return env.get_template("report.md.j2").render(**values), env.get_template("report.html.j2").render(**values)
 

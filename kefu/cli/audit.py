@@ -164,6 +164,8 @@ def report(
     date_to: str = typer.Option(..., "--to", help="Last day, inclusive."),
     out: Path = typer.Option(..., "--out", help="Folder for the Markdown and HTML report."),
     prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Cross-check with Prefect's flow runs."),
+    anchor_file: Optional[Path] = typer.Option(None, "--anchor", help="An anchor `kefu audit anchor` wrote "
+                                               "earlier: the report says whether the period's seals still match it."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Replay the cases closed in a period and write the auditor's report: 审计报告 (HTML + Markdown)."""
@@ -176,7 +178,18 @@ def report(
     if end < start:
         raise BadInput("--to", f"{end} is before --from {start}", "give --to on or after --from")
     rules = runtime.rules()
-    built = reporting.build(current_engine(), rules, start, end, prefect_check.cross_check if prefect else None)
+    if anchor_file is not None:
+        from kefu.audit import anchor as anchoring
+
+        if not anchor_file.is_file():
+            raise BadInput("--anchor", f"no anchor file {anchor_file}", "give the file `kefu audit anchor FILE` wrote")
+        try:
+            anchoring.written(anchor_file)
+        except (ValueError, KeyError) as exc:
+            raise BadInput("--anchor", f"not a valid anchor: {exc}", "use the file as `kefu audit anchor` wrote it") \
+                from None
+    built = reporting.build(current_engine(), rules, start, end, prefect_check.cross_check if prefect else None,
+                            anchor_file)
     paths = reporting.write(rules, built, out)
     summary = built.summary()
     emit(as_json, {**summary, "files": paths, "prefect": built.prefect_note},
