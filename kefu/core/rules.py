@@ -74,12 +74,24 @@ class AccessRules(Strict):
     deputies: list[Deputy] = []
 
 
+class Labels(Strict):
+    """What the Chinese part of a form, an e-mail or a report says for kefu's names (the English
+    part says the name itself): ``steps: {judgement: 投诉判定}``."""
+
+    processes: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    severities: dict[str, str] = {}
+    steps: dict[str, str] = {}
+    roles: dict[str, str] = {}
+
+
 class DepartmentRules(Strict):
     department: DepartmentInfo
     roles: list[str] = Field(min_length=1)
     departments: list[ResponsibleDepartment] = Field(min_length=1)
     staff: list[StaffMember] = Field(min_length=1)
     access: AccessRules | None = None
+    labels: Labels | None = None  # None: rules recorded before labels existed (their names as they are)
 
     @model_validator(mode="after")
     def _consistent(self) -> "DepartmentRules":
@@ -133,6 +145,14 @@ class Rules:
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((s for s in self.department.staff if s.id == staff_id), None)
+
+    def label(self, category: str, name: str | None) -> str:
+        """The Chinese label of ``name`` (a step, kind, severity, process or role: ``category``
+        plural, as in department.yaml ``labels``); the name itself when there is none."""
+        if not name:
+            return "-"
+        labels = self.department.labels
+        return getattr(labels, category).get(name, name) if labels else name
 
     def department_labels(self) -> dict[str, str]:
         """Each responsible department as people read it, by id: ``{"repair": "维修部 Repair"}``."""
@@ -232,6 +252,7 @@ def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
                   escalation=parsed["escalation.yaml"], sections=sections)  # type: ignore[arg-type]
     _check_deadline_rules(rules, processes)
     _check_deputies(rules, processes)
+    _check_labels(rules, processes)
     for process in processes:
         if process.config is not None and process.config.check is not None:
             for key, problem, fix in process.config.check(rules):
@@ -247,6 +268,27 @@ def _parse(path: Path, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(_read_yaml(path))
     except ValidationError as exc:
         raise _explain(path, exc) from None
+
+
+def _check_labels(rules: Rules, processes: Sequence["Process"]) -> None:
+    """Every process, step, severity and role kefu shows has its Chinese label (when the rules
+    have labels at all)."""
+    labels = rules.department.labels
+    if labels is None:
+        return
+    owed = {
+        "processes": [p.name for p in processes],
+        "steps": [str(s) for p in processes for s in (*(h.name for h in p.human_steps), *p.automatic_steps)]
+        + [policy.step for policy in rules.sla.policies],
+        "severities": [s for p in processes for s in p.severities(rules)],
+        "roles": [*rules.department.roles, "owner"],
+    }
+    for category, names in owed.items():
+        missing = [n for n in dict.fromkeys(names) if n not in getattr(labels, category)]
+        if missing:
+            raise ConfigError(str(rules.directory / "department.yaml"), f"labels.{category}",
+                              f"no Chinese label for {missing}",
+                              f"add each under labels.{category}, e.g. {missing[0]}: <中文>")
 
 
 def _check_deputies(rules: Rules, processes: Sequence["Process"]) -> None:

@@ -33,6 +33,7 @@ def render_file(rules: Rules, path: str, **values: Any) -> str:
     return env.get_template(path).render(
         department_name=rules.department.department.name,
         department_name_en=rules.department.department.name_en,
+        label=rules.label,
         **values,
     ).strip()
 

@@ -30,7 +30,7 @@ def ask(engine: Engine, rules: Rules, state: CaseState, step: str, round_: int, 
     with Session(engine) as session, session.begin():
         for member in deciders:
             subject, text, html = mail.render_message(rules.directory, "escalation/decision_request",
-                                                      recipient=member.model_dump(), case=case)
+                                                      recipient=member.model_dump(), case=case, label=rules.label)
             queued += mail.enqueue(session, key=f"ask:{state.case_id}:{step}:{round_}:{member.id}", to=[member.email],
                                    subject=subject, text=text, html=html)
     return queued

@@ -173,7 +173,7 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
     for recipient, items in by_recipient.items():
         member = staff[recipient]
         subject, text, html = mail.render_message(
-            rules.directory, "escalation/digest", recipient=member.model_dump(), cases=by_case(items),
+            rules.directory, "escalation/digest", recipient=member.model_dump(), cases=by_case(items), label=rules.label,
             sweep_at=local_time(rules, now), dashboard_url=dashboard_url,
         )
         if mail.enqueue(session, key=f"digest:{sweep_id}:{recipient}", to=[member.email],
@@ -224,7 +224,7 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
         "overdue": row.due_at is not None and now > row.due_at,
         "percent": round(rung["share"] * 100), "rung_role": rung["notify"], "kind": rung["kind"],
         "rule": row.policy, "allowed": row.allowed,
-        "source": rules.sla.sources.get(row.process, "config/sla.yaml"),
+        "source": rules.sla.sources.get(row.process, ""),
         "act_command": f"{command or 'kefu case show'} {row.case_id}",
         "case_url": run_page(dashboard_url, row.flow_run_id),
     }

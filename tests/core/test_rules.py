@@ -379,3 +379,19 @@ def test_overlapping_working_hours_are_refused(config_copy):
     assert error.key == "calendars.cn-office.working_hours"
     assert "overlaps" in error.problem and "11:30-18:00" in error.problem
     assert "non-overlapping" in error.fix
+
+
+def test_every_step_kefu_shows_needs_its_chinese_label(config_copy):
+    """Issue 17/12: the Chinese part of forms and e-mails says 投诉判定, never `judgement`; a step
+    without its label in department.yaml labels is a config error at load, naming key and fix."""
+    path = config_copy / "department.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("    judgement: 投诉判定\n", ""), encoding="utf-8")
+    error = refused(config_copy)
+    assert error.file.endswith("department.yaml") and error.key == "labels.steps"
+    assert "judgement" in error.problem and "labels.steps" in error.fix
+
+
+def test_the_chinese_label_of_a_name_comes_from_config(rules):
+    assert (rules.label("steps", "judgement"), rules.label("severities", "tight"), rules.label("roles", "owner")) \
+        == ("投诉判定", "加急", "负责人")
+    assert rules.label("kinds", None) == "-"

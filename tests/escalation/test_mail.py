@@ -31,6 +31,7 @@ from kefu.escalation.mail import (
     retry_failed,
 )
 from kefu.escalation.sweep import by_case
+from kefu.processes import load_rules
 from kefu.settings import get_settings
 from models.outbox import OutboxMessage
 
@@ -321,6 +322,7 @@ def _item(**over):  # noqa: ANN003, ANN202
 DIGEST = dict(
     recipient={"id": "S-003", "name": "孙丽", "role": "supervisor", "email": "sun.li@kefu.example"},
     sweep_at="2026-11-23 14:50 (UTC+08:00)", dashboard_url="http://127.0.0.1:4200",
+    label=load_rules(CONFIG_DIR).label,  # the Chinese part's labels (department.yaml labels)
 )
 
 
@@ -336,6 +338,11 @@ def test_escalation_digest_is_one_bilingual_message_chinese_first():
     assert "已超时 3 小时 20 分" in text and "late by 3 h 20 min" in text and "due in 2 h" in text
     assert "张&lt;b&gt;伟&lt;/b&gt;" in html and "张<b>伟" not in html  # customer data is escaped
     assert html.index("<table") < html.index("Hello 孙丽")
+    # The Chinese part names the step, process and role in Chinese (department.yaml labels), the
+    # English part by their names.
+    zh, en = text.split("Hello 孙丽")
+    assert "投诉判定：" in zh and "judgement:" not in zh and "投诉处理，严重度" in zh and "升级至主管" in zh
+    assert "judgement: due" in en
     assert 'style="text-align:left' in html and "<style" not in html  # inline CSS only
 
 

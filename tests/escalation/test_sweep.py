@@ -277,7 +277,7 @@ def test_a_catch_up_sweep_counts_each_case_by_how_late_it_is_not_by_its_rung(sto
     [to_owner] = [m for m in outbox(store.engine) if m.to == [EMAIL[owner]]]
     assert to_owner.subject.startswith("【kefu 超时升级】1 个案件超时 / 1 case past deadline")
     assert to_owner.text.count(f"{case_id}  ") == 2  # once in Chinese, once in English
-    assert "- judgement：" in to_owner.text and "超时 22 小时" in to_owner.text and "- resolution：" in to_owner.text
+    assert "- 投诉判定：" in to_owner.text and "超时 22 小时" in to_owner.text and "- 投诉解决：" in to_owner.text
     assert "this case needs your attention" in to_owner.text
     assert "sla.yaml" not in to_owner.text  # the rule in words, not the config file
 

@@ -126,6 +126,7 @@ def test_a_person_decides_in_the_dashboard_form_and_the_case_moves_on(kefu, brow
     assert case_id in text and "孙倩" in text and "138****8000" in text
     assert "期限 Due:" in text and "时限 24 个工作小时 / limit 24 working hours" in text
     assert ".yaml" not in text  # no internal file names
+    assert "投诉 complaint · 一般 general · 投诉判定 judgement" in text  # Chinese labels first (department.yaml)
     assert "维修部 Repair" in options_of(page, form, "Department")
     assert options_of(page, form, "Upheld") == ["投诉成立 upheld", "投诉不成立 not upheld"]
 
