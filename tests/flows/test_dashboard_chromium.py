@@ -8,14 +8,19 @@ over its own executable, headless, with a fresh profile; no browser is downloade
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.prefect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# A folder to save what the forms look like (docs/screens/ comes from
+# KEFU_SCREENSHOTS=docs/screens pytest tests/flows/test_dashboard_chromium.py).
+SCREENSHOTS = os.environ.get("KEFU_SCREENSHOTS")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 
@@ -166,6 +171,8 @@ def test_the_approval_form_shows_what_to_decide_and_offers_only_approvers(kefu, 
     approvers = options_of(page, form, "By")
     assert "chen.jing 陈静" in approvers and "sun.li 孙丽" in approvers
     assert not any(a.startswith(("li.na", "wang.fang", "zhang.wei", "liu.yang")) for a in approvers)
+    if SCREENSHOTS:
+        form.screenshot(path=str(Path(SCREENSHOTS) / "approval-form.png"))
     # The supervisors were told it waits for them, with the options and the link to this form.
     from sqlmodel import Session, select
 
