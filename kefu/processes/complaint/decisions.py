@@ -8,6 +8,7 @@ through :func:`record`: the shared write path, with the complaint's step deadlin
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Callable
 
 from sqlmodel import Session
@@ -124,6 +125,10 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -
     received_at = clock.as_utc(reg.received_at) if reg.received_at else clock.now()
     if received_at > clock.now():
         raise InputRefused("received_at", "is in the future", "give the time the customer actually contacted us")
+    within = rules.complaint.registered_within_days
+    if received_at < clock.now() - timedelta(days=within):
+        raise InputRefused("received_at", f"is more than {within} days ago ({received_at.date().isoformat()})",
+                           f"a contact is registered within {within} days of arriving: check the year and month")
     payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
     payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
                    received_at=received_at.isoformat(), owner=owner)

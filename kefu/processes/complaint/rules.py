@@ -64,6 +64,8 @@ class ComplaintRules(Strict):
     templates: Templates
     # What the forms' yes/no pickers show (rules on record from before the pickers have none).
     answers: Answers | None = None
+    # How long after a contact arrived it may still be registered with its own time.
+    registered_within_days: int = Field(30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ComplaintRules":

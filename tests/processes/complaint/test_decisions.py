@@ -221,6 +221,17 @@ def test_a_contact_received_in_the_future_is_refused(store, rules, frozen_clock)
     assert store.cases() == []
 
 
+def test_a_contact_received_longer_ago_than_intake_allows_is_refused(store, rules, frozen_clock):
+    """Issue 18: a complaint "received in 1900" was accepted and late on every rung at once;
+    complaint.yaml registered_within_days (30, our choice) bounds how far back intake may date it."""
+    with pytest.raises(InputRefused) as info:
+        register(store, rules, received_at=datetime(1900, 1, 1, tzinfo=timezone.utc))
+    assert info.value.field == "received_at" and "1900-01-01" in info.value.problem
+    assert "check the year" in info.value.fix
+    assert store.cases() == []
+    assert register(store, rules, received_at=clock.now() - timedelta(days=29)).case_id  # within the 30 days
+
+
 def register_on(store, rules, channel):
     reg = ContactRegistration(name="张三", phone="13812345678", channel=channel, content="送错了")
     return complaints.register_contact(store, rules, reg)
