@@ -8,7 +8,7 @@ from kefu.core.process import Deployment
 
 # kefu's own deployments beside the processes' (kefu.processes): the auditor's replay, and the
 # deadline sweep, without a schedule: kefu starts a run when a rung or an e-mail is due
-# (kefu.executor.sweep_watch), so a stalled case reaches a manager within a minute.
+# (kefu.executor.watch), so a stalled case reaches a manager within a minute.
 OWN = (
     Deployment("audit-replay", "flows/audit.py:audit_replay",
                "Audit replay — closed cases recomputed under their recorded rules, cross-checked with Prefect.",

@@ -73,9 +73,10 @@ def main(limit: int = 16) -> None:
         # everything again; the deployment on the server is the same.
         runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), cron=deployment.cron,
                         interval=deployment.interval)
-    from kefu.executor import sweep_watch
+    from kefu.executor import watch as kefu_watch
 
-    stop_watching = sweep_watch.watch_in_background()  # a sweep run only when something is due
+    # A sweep run only when something is due; a case whose run crashed runs again.
+    stop_watching = kefu_watch.watch_in_background()
     try:
         asyncio.run(runner.start())
     except KeyboardInterrupt:

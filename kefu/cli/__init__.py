@@ -45,8 +45,9 @@ for fn in (login, logout, whoami):
 @command
 def sweep_now(as_json: bool = JsonOpt,
               watch: bool = typer.Option(False, "--watch", help="Keep watching instead: start a sweep run on "
-                                         "Prefect whenever a rung or an e-mail is due (scale-out: beside the "
-                                         "workers; the embedded default's runner does it itself).")) -> None:
+                                         "Prefect whenever a rung or an e-mail is due, and run again every open "
+                                         "case whose run crashed (scale-out: beside the workers; the embedded "
+                                         "default's runner does it itself).")) -> None:
     """Run the deadline sweep once now: fire due rungs, deliver the outbox."""
     from kefu.escalation import mail, sweep
     from kefu.executor import prefect_env
@@ -55,12 +56,12 @@ def sweep_now(as_json: bool = JsonOpt,
     if watch:
         import threading
 
-        from kefu.executor import sweep_watch
+        from kefu.executor import watch as kefu_watch
 
         every = runtime.rules().escalation.sweep_check_seconds
         print(f"watching for due rungs and e-mail every {every} s; Ctrl-C stops", file=sys.stderr)
         try:
-            sweep_watch.watch(threading.Event())
+            kefu_watch.watch(threading.Event())
         except KeyboardInterrupt:
             pass
         return

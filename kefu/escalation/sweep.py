@@ -233,7 +233,7 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
 def work_due(engine: Engine, now: datetime) -> bool:
     """Whether a sweep would do anything now: a rung due, or an e-mail whose attempt is due. Two
     lookups in the partial indexes of what is left (``ix_deadline_next_rung_due``,
-    ``ix_outbox_due``): what decides whether a sweep run starts at all (kefu.executor.sweep_watch)."""
+    ``ix_outbox_due``): what decides whether a sweep run starts at all (kefu.executor.watch)."""
     from models.outbox import OutboxMessage
 
     rung_due = sa.exists().where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None),  # type: ignore[union-attr]

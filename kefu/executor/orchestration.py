@@ -169,6 +169,42 @@ def catch_up(case: CaseState) -> str:
         return run.state.type.value.lower()
 
 
+# How often one run of a case is run again by reconcile() before it is left for a person: a flow
+# that fails on every attempt (a bug, a rule it cannot meet) must not loop a minute at a time.
+RERUNS = 3
+
+
+def reconcile(limit: int = 1000) -> dict[str, str]:
+    """Every open case whose run crashed, failed, was cancelled or is gone runs again, with no
+    operator: what a Prefect server that died mid-flight leaves behind after `kefu up`'s start-up
+    catch-up has passed (issue 18). One Prefect query for the lot; returns what was done per case.
+    A run still going, suspended or completed is left alone (a completed run of an open case is
+    not rerun in a loop: `kefu case sync` is for a person who looked at it)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    store = runtime.store()
+    cases = store.cases(status="open", limit=limit)
+    done: dict[str, str] = {}
+    with _client() as client:
+        _ours(client)
+        linked = [c.flow_run_id for c in cases if c.flow_run_id]
+        runs = {str(r.id): r for r in client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=linked)), sort=FlowRunSort.ID_DESC,
+            limit=len(linked))} if linked else {}
+        for case in cases:
+            run = runs.get(case.flow_run_id or "")
+            if case.flow_run_id and run is not None:
+                state = run.state
+                if state is None or not state.is_final() or state.is_completed():
+                    continue
+                if run.run_count >= RERUNS:
+                    done[case.id] = f"left for a person: its run ended {state.name} {run.run_count} times"
+                    continue
+            done[case.id] = catch_up(store.state(case.id))
+    return done
+
+
 # Prefect's answer to a resume of a run whose form (input schema) is not saved. A suspending run
 # saves the schema after it is marked Suspended; if that write fails (a busy Prefect database:
 # "database is locked" on SQLite) the process has already ended, and the run can never be resumed.

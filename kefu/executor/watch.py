@@ -1,4 +1,5 @@
-"""Start a sweep run when there is something to sweep, not every minute.
+"""kefu's watch beside the runner: start a sweep run when there is something to sweep, not every
+minute; and run again every open case whose run crashed (recovery needs no operator).
 
 A schedule of one sweep run a minute put 1,440 runs a day on the ops board, each a flow-run
 process (~0.6 CPU-s), nearly all of them finding nothing to do. kefu looks itself instead, every
@@ -6,9 +7,14 @@ process (~0.6 CPU-s), nearly all of them finding nothing to do. kefu looks itsel
 e-mail due; by the one clock) and, only when one is, a run of the ``sweep`` deployment. The run
 does the work exactly once as before (kefu.escalation.sweep); the watch only decides when.
 
+Each period it also reconciles (kefu.executor.orchestration.reconcile): a case whose run ended
+Crashed, Failed or Cancelled, or vanished, while the record says it is open runs again, so a
+Prefect server that died mid-flight strands no case until somebody types `kefu case sync`.
+
 The embedded default's runner watches beside serving (flows/serve.py); with workers on a work
-pool, ``kefu sweep --watch`` does it. Two watchers are harmless: one run per check period
-(its idempotency key), and a sweep fires each rung once whoever runs it.
+pool, ``kefu sweep --watch`` does it. Two watchers are harmless: one sweep run per check period
+(its idempotency key), a sweep fires each rung once whoever runs it, and a run is rerun once
+per ending (the second watcher finds it Scheduled).
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from typing import Any
 from kefu import runtime
 from kefu.core import clock
 from kefu.escalation import sweep
+from kefu.executor import orchestration
 
 SWEEP_DEPLOYMENT = "sweep/sweep"  # flows/deployments.py: the flow "sweep", its deployment "sweep"
 
-logger = logging.getLogger("kefu.sweep_watch")
+logger = logging.getLogger("kefu.watch")
 
 
 def start_sweep_if_due(client: Any, now: datetime) -> str | None:
@@ -40,8 +47,9 @@ def start_sweep_if_due(client: Any, now: datetime) -> str | None:
 
 
 def watch(stop: threading.Event) -> None:
-    """Check, start a sweep run if one is due, wait a period; until ``stop`` is set. A failed
-    check (Prefect restarting, the database busy) is logged and tried again next period."""
+    """Each period until ``stop`` is set: start a sweep run if one is due, then run again the
+    cases whose runs ended. A failed pass (Prefect restarting, the database busy) is logged and
+    tried again next period."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
@@ -50,8 +58,10 @@ def watch(stop: threading.Event) -> None:
                 started = start_sweep_if_due(client, clock.now())
                 if started:
                     logger.info("sweep run %s started: something is due", started)
+                for case_id, what in orchestration.reconcile().items():
+                    logger.warning("%s: %s", case_id, what)
             except Exception as exc:  # the watch outlives a bad minute
-                logger.warning("the sweep check failed (tried again next period): %s", exc)
+                logger.warning("the watch's pass failed (tried again next period): %s", exc)
             stop.wait(runtime.rules().escalation.sweep_check_seconds)
 
 
