@@ -42,8 +42,21 @@ def make_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create kefu's tables if missing. Two processes on a fresh database (the runner's watch and
+    a command) can both find a table missing and both create it: the second one's "already
+    exists" means the table is there, so look again."""
+    for attempt in range(attempts):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+            if ("already exists" not in str(exc) and "duplicate" not in str(exc).lower()) or attempt == attempts - 1:
+                raise
 
 
 @lru_cache(maxsize=8)
