@@ -40,6 +40,9 @@ def written(path: Path) -> dict[str, Any]:
     """The anchor file as written (anchored_at, cases, digest, seals). Raises ValueError if the
     file does not match its own digest."""
     document = json.loads(path.read_text(encoding="utf-8"))
+    missing = {"anchored_at", "digest", "seals"} - set(document)
+    if missing:
+        raise ValueError(f"the anchor file has no {', '.join(sorted(missing))}")
     if digest_of(document["seals"]) != document["digest"]:
         raise ValueError("the anchor file's seals do not match its digest: the file was changed")
     return document
@@ -48,12 +51,16 @@ def written(path: Path) -> dict[str, Any]:
 def check(engine: Engine, path: Path) -> list[dict[str, str]]:
     """Cases whose seal differs from the anchor's, or which are gone; [] if the record agrees.
     Raises ValueError if the anchor file itself does not match its digest."""
-    document = written(path)
+    return findings(engine, written(path))
+
+
+def findings(engine: Engine, document: dict[str, Any]) -> list[dict[str, str]]:
+    """What :func:`check` says of an anchor already read with :func:`written`."""
     now = seals(engine)
-    findings = []
+    found = []
     for case_id, seal in document["seals"].items():
         if case_id not in now:
-            findings.append({"case_id": case_id, "problem": "anchored as closed, now missing or reopened"})
+            found.append({"case_id": case_id, "problem": "anchored as closed, now missing or reopened"})
         elif now[case_id] != seal:
-            findings.append({"case_id": case_id, "problem": "its seal changed since the anchor: the record was rewritten"})
-    return findings
+            found.append({"case_id": case_id, "problem": "its seal changed since the anchor: the record was rewritten"})
+    return found

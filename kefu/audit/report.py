@@ -23,7 +23,7 @@ from kefu.core.deadlines import late_text
 from kefu.core.rules import Rules
 from kefu.core.texts import environment, local_time, mask_phone
 from models.case import CaseState, EventType, RecordedEvent
-from models.complaint import STEP_EVENT
+from models.complaint import STEP_EVENT, ComplaintEvent, chosen_option
 from models.records import Case
 from models.reducer import apply
 
@@ -62,10 +62,11 @@ def closed_between(engine: Engine, rules: Rules, start: date, end: date) -> list
 
 
 def build(engine: Engine, rules: Rules, start: date, end: date,
-          cross_check: Callable[[list[CaseReplay]], str] | None = None, anchor_file: Path | None = None) -> Report:
+          cross_check: Callable[[list[CaseReplay]], str] | None = None,
+          anchored: tuple[str, dict[str, Any]] | None = None) -> Report:
     """Replay the cases closed in the period and lay out their timelines; ``cross_check`` holds
-    them against Prefect's record of their runs (kefu.executor.prefect_check); ``anchor_file``
-    (``kefu audit anchor`` wrote it) is checked against today's seals."""
+    them against Prefect's record of their runs (kefu.executor.prefect_check); ``anchored`` (the
+    file's name and what kefu.audit.anchor.written read of it) is checked against today's seals."""
     ids = closed_between(engine, rules, start, end)
     results: list[CaseReplay] = []
     timelines: dict[str, list[dict[str, str]]] = {}
@@ -76,21 +77,21 @@ def build(engine: Engine, rules: Rules, start: date, end: date,
             timelines[case.id] = timeline(rules, case.id, rows)
     note = cross_check(results) if cross_check else None
     cases = [case_view(rules, r, timelines[r.case_id]) for r in results]
-    return Report((start, end), results, cases, note, seals_section(engine, results, anchor_file))
+    return Report((start, end), results, cases, note, seals_section(engine, results, anchored))
 
 
-def seals_section(engine: Engine, results: list[CaseReplay], anchor_file: Path | None) -> dict[str, Any]:
-    """Whether each case's chain and seal hold, and what an anchor from earlier says of them.
-    Raises ValueError when the anchor file itself was changed."""
+def seals_section(engine: Engine, results: list[CaseReplay],
+                  anchored: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """Whether each case's chain and seal hold, and what an anchor from earlier says of them."""
     broken = [r.case_id for r in results if r.verdict == TAMPERED]
     section: dict[str, Any] = {"intact": len(results) - len(broken), "broken": broken, "anchor": None}
-    if anchor_file is not None:
-        written = anchor.written(anchor_file)
+    if anchored is not None:
+        name, document = anchored
         in_period = {r.case_id for r in results}
-        findings = [f for f in anchor.check(engine, anchor_file) if f["case_id"] in in_period]
-        section["anchor"] = {"file": anchor_file.name, "anchored_at": written["anchored_at"],
-                             "digest": written["digest"], "cases": sum(1 for c in written["seals"] if c in in_period),
-                             "findings": findings}
+        section["anchor"] = {
+            "file": name, "anchored_at": document["anchored_at"], "digest": document["digest"],
+            "cases": sum(1 for c in document["seals"] if c in in_period),
+            "findings": [f for f in anchor.findings(engine, document) if f["case_id"] in in_period]}
     return section
 
 
@@ -117,9 +118,9 @@ def timeline(rules: Rules, case_id: str, rows: list[Any]) -> list[dict[str, str]
         elif row.type == EventType.DEADLINE_ESCALATED:
             reached = ", ".join(names.get(r, r) for r in p.get("recipients", [])) or "-"
             deadline = f"第 {p['rung'] + 1} 级 rung {p['rung'] + 1} → {p.get('notify', '')}: {reached}"
+        apply(state, event)  # the decision is said with it on record (the approved option by its text)
         lines.append({"at": local_time(rules, row.at), "actor": names.get(row.actor, row.actor), "step": str(step),
                       "event": row.type, "decision": _decision(rules, state, row.type, p), "deadline": deadline})
-        apply(state, event)
     return lines
 
 
@@ -132,11 +133,10 @@ def _met(at: datetime, due_at: datetime) -> str:
 
 def _decision(rules: Rules, state: CaseState, event_type: str, payload: dict[str, Any]) -> str:
     """What the event decided, as the run's log says it (kefu.processes.in_words: labels from
-    config, the chosen option by its text); else its plain fields, yes/no for a flag. Phones masked."""
-    if event_type == "plan.approved" and "choice" in payload:
-        options = (state.decisions.get("proposal", {}).get(state.round) or {}).get("options") or []
-        if 0 < payload["choice"] <= len(options):
-            payload = {**payload, "option": options[payload["choice"] - 1]}
+    config, the chosen option by its text); else its plain fields, yes/no for a flag. Phones masked.
+    ``state``: the case with this event applied."""
+    if event_type == ComplaintEvent.PLAN_APPROVED:
+        payload = {**payload, "option": chosen_option(state, payload.get("round", state.round))}
     said = processes.in_words(rules, event_type, payload)
     if not said:
         parts = []

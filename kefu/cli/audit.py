@@ -178,18 +178,19 @@ def report(
     if end < start:
         raise BadInput("--to", f"{end} is before --from {start}", "give --to on or after --from")
     rules = runtime.rules()
+    anchored = None
     if anchor_file is not None:
         from kefu.audit import anchor as anchoring
 
         if not anchor_file.is_file():
             raise BadInput("--anchor", f"no anchor file {anchor_file}", "give the file `kefu audit anchor FILE` wrote")
         try:
-            anchoring.written(anchor_file)
+            anchored = anchor_file.name, anchoring.written(anchor_file)
         except (ValueError, KeyError) as exc:
             raise BadInput("--anchor", f"not a valid anchor: {exc}", "use the file as `kefu audit anchor` wrote it") \
                 from None
     built = reporting.build(current_engine(), rules, start, end, prefect_check.cross_check if prefect else None,
-                            anchor_file)
+                            anchored)
     paths = reporting.write(rules, built, out)
     summary = built.summary()
     emit(as_json, {**summary, "files": paths, "prefect": built.prefect_note},

@@ -21,18 +21,25 @@ _loaded = False
 # process of the home reads (absent in a real department: the wall clock).
 AHEAD_FILE = "business-clock-ahead"
 _ahead_seen: tuple[tuple[str, int, int], timedelta] | None = None
+_ahead_path: tuple[object, str] | None = None  # (the settings it was made from, the file's path)
 
 
 def _ahead() -> timedelta:
-    global _ahead_seen
-    path = get_settings().home / AHEAD_FILE
+    # Every business time asks this: one stat of a path made once per settings, not a Path and a
+    # Path.stat per call (now() 3.2 µs a call, 7.4 µs before; the wall clock alone is 0.3 µs).
+    global _ahead_seen, _ahead_path
+    settings = get_settings()
+    if _ahead_path is None or _ahead_path[0] is not settings:
+        _ahead_path = settings, str(settings.home / AHEAD_FILE)
+    path = _ahead_path[1]
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return timedelta(0)
-    version = (str(path), stat.st_ino, stat.st_mtime_ns)  # each move writes a new file: a new inode
+    version = (path, stat.st_ino, stat.st_mtime_ns)  # each move writes a new file: a new inode
     if _ahead_seen is None or _ahead_seen[0] != version:
-        _ahead_seen = version, timedelta(seconds=float(path.read_text()))
+        with open(path, encoding="utf-8") as file:
+            _ahead_seen = version, timedelta(seconds=float(file.read()))
     return _ahead_seen[1]
 
 

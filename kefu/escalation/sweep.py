@@ -37,6 +37,7 @@ from kefu.core.rules import Rules
 from kefu.core.texts import local_time, run_page
 from kefu.escalation import mail
 from models.case import EventType
+from models.outbox import OutboxMessage
 from models.records import Case, CaseEvent, Deadline
 
 ACTOR = "kefu.sweep"
@@ -234,8 +235,6 @@ def work_due(engine: Engine, now: datetime) -> bool:
     """Whether a sweep would do anything now: a rung due, or an e-mail whose attempt is due. Two
     lookups in the partial indexes of what is left (``ix_deadline_next_rung_due``,
     ``ix_outbox_due``): what decides whether a sweep run starts at all (kefu.executor.watch)."""
-    from models.outbox import OutboxMessage
-
     rung_due = sa.exists().where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None),  # type: ignore[union-attr]
                                  Deadline.next_rung_at <= now)  # type: ignore[operator]
     mail_due = sa.exists().where(OutboxMessage.next_attempt_at.is_not(None),  # type: ignore[union-attr]

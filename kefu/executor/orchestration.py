@@ -50,15 +50,19 @@ def unreachable() -> str | None:
     return f"Prefect is not reachable at {PREFECT_API_URL.value()} ({type(problem).__name__})"
 
 
+def deployment_id(client: Any, name: str) -> Any:
+    """The id of deployment ``name`` (``flow/deployment``), asked of Prefect once per process."""
+    if name not in _deployment_ids:
+        _deployment_ids[name] = client.read_deployment_by_name(name).id
+    return _deployment_ids[name]
+
+
 def start_run(case: CaseState, attempt: int = 0) -> str:
     """Create the case's flow run: named after the case, tagged ``case:<id>``."""
     with _client() as client:
         _ours(client)
-        name = processes.of(case.process).deployment
-        if name not in _deployment_ids:
-            _deployment_ids[name] = client.read_deployment_by_name(name).id
         run = client.create_flow_run_from_deployment(
-            _deployment_ids[name], parameters={"case_id": case.case_id},
+            deployment_id(client, processes.of(case.process).deployment), parameters={"case_id": case.case_id},
             name=f"{case.case_id} {case.intake.get('name', '')}".strip(),
             tags=[f"case:{case.case_id}", f"kind:{case.kind}"]
             + ([f"{processes.of(case.process).severity_word}:{case.severity}"] if case.severity else [])

@@ -40,9 +40,8 @@ def start_sweep_if_due(client: Any, now: datetime) -> str | None:
     if not sweep.work_due(runtime.store().engine, now):
         return None
     period = runtime.rules().escalation.sweep_check_seconds
-    deployment = client.read_deployment_by_name(SWEEP_DEPLOYMENT)
     run = client.create_flow_run_from_deployment(
-        deployment.id, idempotency_key=f"sweep:{int(now.timestamp()) // period}")
+        orchestration.deployment_id(client, SWEEP_DEPLOYMENT), idempotency_key=f"sweep:{int(now.timestamp()) // period}")
     return str(run.id)
 
 
@@ -52,6 +51,7 @@ def watch(stop: threading.Event) -> None:
     tried again next period."""
     from prefect.client.orchestration import get_client
 
+    said: dict[str, str] = {}  # what the log last said of a case: a case left for a person is said once
     with get_client(sync_client=True) as client:
         while not stop.is_set():
             try:
@@ -59,7 +59,9 @@ def watch(stop: threading.Event) -> None:
                 if started:
                     logger.info("sweep run %s started: something is due", started)
                 for case_id, what in orchestration.reconcile().items():
-                    logger.warning("%s: %s", case_id, what)
+                    if said.get(case_id) != what:
+                        logger.warning("%s: %s", case_id, what)
+                    said[case_id] = what
             except Exception as exc:  # the watch outlives a bad minute
                 logger.warning("the watch's pass failed (tried again next period): %s", exc)
             stop.wait(runtime.rules().escalation.sweep_check_seconds)
