@@ -27,10 +27,21 @@ def _environment(directory: str) -> jinja2.Environment:
     return environment(directory, keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
+def templates(rules: Rules) -> jinja2.Environment:
+    """The customer and staff texts' templates (``config/templates``)."""
+    return _environment(str(rules.directory / "templates"))
+
+
+def compile_all(env: jinja2.Environment) -> None:
+    """Compile every template of ``env`` now: the runner's fork server does, so that no flow run
+    compiles one again (jinja2 still reloads a template whose file has changed since)."""
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)
+
+
 def render_file(rules: Rules, path: str, **values: Any) -> str:
     """Render ``config/templates/<path>``."""
-    env = _environment(str(rules.directory / "templates"))
-    return env.get_template(path).render(
+    return templates(rules).get_template(path).render(
         department_name=rules.department.department.name,
         department_name_en=rules.department.department.name_en,
         label=rules.label,

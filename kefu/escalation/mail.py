@@ -369,9 +369,14 @@ def _environment(directory: str) -> jinja2.Environment:
         enabled_extensions=("html.j2",), default_for_string=False))
 
 
+def templates(rules_dir: Path | str) -> jinja2.Environment:
+    """The mail templates (``<rules_dir>/templates``), HTML ones autoescaped."""
+    return _environment(str(Path(rules_dir) / "templates"))
+
+
 def render_message(rules_dir: Path | str, name: str, **context: Any) -> tuple[str, str, str]:
     """Render ``<rules_dir>/templates/<name>.{subject,txt,html}.j2`` → (subject, text, html)."""
-    env = _environment(str(Path(rules_dir) / "templates"))
+    env = templates(rules_dir)
     subject = " ".join(env.get_template(f"{name}.subject.j2").render(**context).split())
     text = env.get_template(f"{name}.txt.j2").render(**context).strip() + "\n"
     html = env.get_template(f"{name}.html.j2").render(**context).strip() + "\n"
