@@ -125,7 +125,7 @@ def callback_record(
     except InputRefused as refused:  # the form's booked_at is --at here
         raise BadInput("at" if refused.field == "booked_at" else refused.field, refused.problem, refused.fix) from None
     if woken.startswith("not woken"):
-        typer.echo(f"warning: recorded, but the flow run was {woken}", err=True)
+        typer.echo(f"warning: the flow run was {woken}", err=True)
     after = (f"next call {callbacks.customer_local(callback_of(state).proposed_at, callbacks.customer_zone(runtime.rules(), callback_of(state).customer))}"
              if state.status == "open" else f"closed ({state.outcome})")
     emit(as_json, {**callback_json(state), "flow_run": woken}, f"{case_id}: attempt recorded; {after} (flow run {woken})")

@@ -73,7 +73,7 @@ def decide(case_id: str, step: str, data: dict[str, Any], as_json: bool) -> None
     """Record a person's decision (any process's step), wake the case's run, and say where it is now."""
     state, note = service.decide(case_id, step, data, caller())
     if note.startswith("not woken"):
-        typer.echo(f"warning: recorded, but the flow run was {note}", err=True)
+        typer.echo(f"warning: the flow run was {note}", err=True)
     emit(as_json, {**case_json(state), "flow_run": note},
           f"{case_id}: {step} recorded; now {'waits at ' + str(state.step) if state.step else state.status} (flow run {note})")
 

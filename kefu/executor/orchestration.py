@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kefu import processes, runtime
@@ -25,6 +27,24 @@ def _client():  # type: ignore[no-untyped-def]
     return get_client(sync_client=True)
 
 
+# The longest a person's command waits for one Prefect call. Prefect's own client waits 60 s a
+# request and retries five times: a decision made while the server hung blocked the CLI 73-82 s
+# (issue 18). The decision is on record before Prefect is asked; the runner's watch moves the
+# case on when Prefect is back.
+CALL_SECONDS = 8.0
+
+
+@contextmanager
+def _answering_client() -> Iterator[Any]:
+    """A client for a person's command: each call answered within CALL_SECONDS, not retried."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}), \
+            get_client(sync_client=True, httpx_settings={"timeout": CALL_SECONDS}) as client:
+        yield client
+
+
 _owner_checked_in: int | None = None  # the process that made sure the server is this kefu's
 
 
@@ -39,7 +59,7 @@ def _ours(client: Any) -> None:
 def unreachable() -> str | None:
     """None when the Prefect API answers; else what is wrong, in words for a refusal."""
     try:
-        with _client() as client:
+        with _answering_client() as client:
             problem = client.api_healthcheck()
     except Exception as exc:  # the client could not even be made or used
         problem = exc
@@ -59,7 +79,7 @@ def deployment_id(client: Any, name: str) -> Any:
 
 def start_run(case: CaseState, attempt: int = 0) -> str:
     """Create the case's flow run: named after the case, tagged ``case:<id>``."""
-    with _client() as client:
+    with _answering_client() as client:
         _ours(client)
         run = client.create_flow_run_from_deployment(
             deployment_id(client, processes.of(case.process).deployment), parameters={"case_id": case.case_id},
@@ -83,7 +103,7 @@ def log_to_run(case: CaseState, line: str) -> None:
 
     if case.flow_run_id is None:
         return
-    with _client() as client:
+    with _answering_client() as client:
         # The log's own time is when it was written (wall time), not the business clock's.
         client.create_logs([LogCreate(name="kefu.decisions", level=20, message=line,
                                       timestamp=datetime.now(timezone.utc), flow_run_id=case.flow_run_id)])
@@ -97,7 +117,7 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
         start_run(case)
         return "started"
     deadline = time.monotonic() + wait_seconds
-    with _client() as client:
+    with _answering_client() as client:
         _ours(client)
         while True:
             try:
@@ -176,6 +196,14 @@ def catch_up(case: CaseState) -> str:
 # How often one run of a case is run again by reconcile() before it is left for a person: a flow
 # that fails on every attempt (a bug, a rule it cannot meet) must not loop a minute at a time.
 RERUNS = 3
+# What a rerun's Scheduled state says: how reconcile() counts the reruns of a run. Not the run's
+# run_count, which every resume of a human step raises (a complaint at review has run 6 times).
+_RERUN = "kefu runs the case again"
+
+
+def _reruns(client: Any, run: Any) -> int:
+    """How often kefu has already run ``run`` again."""
+    return sum(1 for state in client.read_flow_run_states(run.id) if (state.message or "").startswith(_RERUN))
 
 
 def reconcile(limit: int = 1000) -> dict[str, str]:
@@ -200,10 +228,14 @@ def reconcile(limit: int = 1000) -> dict[str, str]:
             run = runs.get(case.flow_run_id or "")
             if case.flow_run_id and run is not None:
                 state = run.state
+                if state is not None and state.is_paused() and _decided(case, state):
+                    done[case.id] = catch_up(store.state(case.id))  # its resume never reached Prefect
+                    continue
                 if state is None or not state.is_final() or state.is_completed():
                     continue
-                if run.run_count >= RERUNS:
-                    done[case.id] = f"left for a person: its run ended {state.name} {run.run_count} times"
+                reruns = _reruns(client, run)
+                if reruns >= RERUNS:
+                    done[case.id] = f"left for a person: its run ended {state.name} after {reruns} reruns"
                     continue
             done[case.id] = catch_up(store.state(case.id))
     return done
@@ -236,11 +268,22 @@ def _rerun(client: Any, run: Any, case: CaseState, why: str) -> str:
     while stale := client.filter_flow_run_input(run.id, key_prefix="", limit=100, exclude_keys=set()):
         for form in stale:
             client.delete_flow_run_input(run.id, form.key)
-    result = client.set_flow_run_state(run.id, Scheduled(message=f"kefu runs the case again: {why}"))
+    result = client.set_flow_run_state(run.id, Scheduled(message=f"{_RERUN}: {why}"))
     if result.status.value == "ACCEPT":
         return f"rerun ({why})"
     start_run(case, attempt=_attempt(case))
     return f"restarted in a new run ({why}; Prefect said: {getattr(result.details, 'reason', '') or result.status.value})"
+
+
+def _decided(case: Any, state: Any) -> bool:
+    """Whether the record has moved past the step a suspended run waits at: its decision was
+    recorded, but the resume never reached Prefect (it was down). Read from the case's row, not
+    its events, so that a minute's check of every open case stays one query; a new round of the
+    same step (a callback rebooked) is caught by `kefu case sync` or the next `kefu up`."""
+    key = state.state_details.pause_key if state.state_details else None
+    if not key or key.count("-") < 2 or case.step is None:
+        return False
+    return _waiting_at(key)[0] != case.step
 
 
 def _waiting_at(pause_key: str) -> tuple[str, int]:

@@ -45,6 +45,17 @@ def open_order(data: dict[str, Any], caller: Verified, by: str | None = None) ->
     return runtime.store().state(state.case_id), note
 
 
+def _why(exc: Exception) -> str:
+    """What Prefect did, in a phrase: a timeout or refused connection says so, a refusal says why."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return f"Prefect did not answer within {orchestration.CALL_SECONDS:g} s"
+    if isinstance(exc, httpx.TransportError):
+        return f"Prefect is not reachable: {exc.__class__.__name__}"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
 def start(state: CaseState) -> str:
     """Start the case's flow run (once); the record stands even when Prefect is down, and says so."""
     if state.flow_run_id is not None:
@@ -53,7 +64,8 @@ def start(state: CaseState) -> str:
         orchestration.start_run(state)
         return "started"
     except Exception as exc:  # the executor catches up with `kefu case sync`
-        return f"not started ({exc.__class__.__name__}: {exc}); run `kefu up`, then `kefu case sync`"
+        return (f"not started ({_why(exc)}); the case is recorded and starts when Prefect is back (the runner's "
+                f"watch starts it within a minute; `kefu up` if it is down)")
 
 
 def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> tuple[CaseState, str]:
@@ -67,7 +79,8 @@ def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> t
     try:
         note = orchestration.wake(state, step, parsed.model_dump(mode="json"))
     except Exception as exc:
-        note = f"not woken ({exc.__class__.__name__}: {exc}); run `kefu case sync {case_id}`"
+        note = (f"not woken ({_why(exc)}); the decision is recorded and the case continues when Prefect is back "
+                f"(the runner's watch resumes it within a minute; `kefu case sync {case_id}` at once)")
     state = store.state(case_id)  # the run the wake started or restarted, if it did
     if not note.startswith("not woken"):
         try:

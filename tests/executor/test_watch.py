@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
+from people import signed_in
+
 from kefu import runtime
 from kefu.core import clock
 from kefu.escalation import mail
@@ -72,14 +74,20 @@ class _Runs:
     def read_flow_runs(self, **_: object) -> list[SimpleNamespace]:
         return self.runs
 
+    def read_flow_run_states(self, run_id: str) -> list[SimpleNamespace]:
+        run = next(r for r in self.runs if r.id == run_id)
+        return [SimpleNamespace(message=m) for m in run.messages]
+
 
 def _state(name: str, final: bool, completed: bool = False) -> SimpleNamespace:
-    return SimpleNamespace(name=name, is_final=lambda: final, is_completed=lambda: completed)
+    return SimpleNamespace(name=name, is_final=lambda: final, is_completed=lambda: completed,
+                           is_paused=lambda: name == "Suspended", state_details=SimpleNamespace(pause_key="judgement-1-0"))
 
 
 def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forever(kefu_env, monkeypatch):
     """Issue 18 (recovery needs no operator): a crashed or failed run of an open case runs again;
-    a suspended or completed one is left alone; a run that ended RERUNS times is left for a person."""
+    a suspended or completed one is left alone; a run kefu already ran again RERUNS times is left for
+    a person, however many human steps resumed it (each resume counts in Prefect's run_count)."""
     from kefu.core import casework
     from kefu.executor import orchestration
     from kefu.processes.complaint import decisions as complaints
@@ -94,7 +102,9 @@ def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forev
     for n, (case_id, state) in enumerate(zip(ids, states)):
         run_id = f"00000000-0000-4000-8000-00000000000{n}"
         casework.link_flow_run(store, rules, case_id, run_id)
-        runs.append(SimpleNamespace(id=run_id, state=state, run_count=orchestration.RERUNS if n == 3 else 1))
+        reruns = [f"{orchestration._RERUN}: its run had ended"] * (orchestration.RERUNS if n == 3 else 0)
+        runs.append(SimpleNamespace(id=run_id, state=state, run_count=7,
+                                    messages=["Resumed", *reruns, "Run resumed"]))
     caught_up: list[str] = []
     monkeypatch.setattr(orchestration, "_client", lambda: _Runs(runs))
     monkeypatch.setattr(orchestration, "_ours", lambda client: None)
@@ -104,3 +114,37 @@ def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forev
     assert caught_up == [ids[0]]
     assert done[ids[0]] == "rerun" and "left for a person" in done[ids[3]]
     assert ids[1] not in done and ids[2] not in done
+
+
+def test_reconcile_resumes_a_run_whose_decision_is_recorded_but_whose_resume_never_reached_prefect(
+        kefu_env, monkeypatch):
+    """Issue 18 (a decision in flight when the Prefect server dies): the CLI recorded the
+    judgement and said the case continues when Prefect is back; the run still waits at judgement.
+    The watch's next period resumes it; a run that waits at the step the record waits at too is
+    left for its person."""
+    from kefu import processes
+    from kefu.core import casework
+    from kefu.executor import orchestration
+    from kefu.processes.complaint import decisions as complaints
+    from models.complaint import ContactRegistration
+
+    store, rules = runtime.store(), runtime.rules()
+    ids = [complaints.register_contact(store, rules, ContactRegistration(
+        name=f"客户{n}", phone="13812345678", channel="phone", content="快递送错了")).case_id for n in range(2)]
+    decided = store.state(ids[0])
+    with signed_in("li.na"):
+        processes.record_input(store, rules, decided, "judgement", processes.parse_input(decided, "judgement", {
+            "upheld": True, "department": "logistics", "reason": "包裹淋湿", "by": "li.na"}))
+    runs = []
+    for n, case_id in enumerate(ids):
+        run_id = f"00000000-0000-4000-8000-00000000001{n}"
+        casework.link_flow_run(store, rules, case_id, run_id)
+        waiting = SimpleNamespace(name="Suspended", is_final=lambda: False, is_completed=lambda: False,
+                                  is_paused=lambda: True, state_details=SimpleNamespace(pause_key="judgement-1-0"))
+        runs.append(SimpleNamespace(id=run_id, state=waiting, run_count=1, messages=[]))
+    caught_up: list[str] = []
+    monkeypatch.setattr(orchestration, "_client", lambda: _Runs(runs))
+    monkeypatch.setattr(orchestration, "_ours", lambda client: None)
+    monkeypatch.setattr(orchestration, "catch_up", lambda state: caught_up.append(state.case_id) or "resumed")
+
+    assert orchestration.reconcile() == {ids[0]: "resumed"} and caught_up == [ids[0]]
