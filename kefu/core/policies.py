@@ -89,6 +89,9 @@ class EscalationRules(Strict):
     use: list[LadderChoice] = Field(min_length=1)
     # How often kefu looks for a due rung or e-mail; a sweep run starts only when there is one.
     sweep_check_seconds: int = Field(default=60, ge=5, le=3600)
+    # A flow run silent this long (no heartbeat, every 30 s while it runs) is Crashed and its
+    # case runs again: the host or worker running it died.
+    run_silent_seconds: int = Field(default=90, ge=60, le=3600)
 
     @model_validator(mode="after")
     def _consistent(self) -> "EscalationRules":

@@ -48,6 +48,9 @@ def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
         # Offline machines: telemetry would do DNS lookups and log errors.
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+        # A running flow run says it is alive every 30 s (Prefect's minimum; 180 by default), so a
+        # run whose worker died is found within escalation.yaml run_silent_seconds (watch.py).
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         # A resume reaches the runner within a second instead of ten.
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_API_DATABASE_CONNECTION_URL": os.environ.get(

@@ -9,7 +9,10 @@ does the work exactly once as before (kefu.escalation.sweep); the watch only dec
 
 Each period it also reconciles (kefu.executor.orchestration.reconcile): a case whose run ended
 Crashed, Failed or Cancelled, or vanished, while the record says it is open runs again, so a
-Prefect server that died mid-flight strands no case until somebody types `kefu case sync`.
+Prefect server that died mid-flight strands no case until somebody types `kefu case sync`. A run
+whose worker died with it stays Running; Prefect's own zombie detection (an automation on the
+runs' heartbeats, which the watch creates on the server once) marks it Crashed after
+``escalation.yaml run_silent_seconds``, and the next reconcile runs its case again.
 
 The embedded default's runner watches beside serving (flows/serve.py); with workers on a work
 pool, ``kefu sweep --watch`` does it. Two watchers are harmless: one sweep run per check period
@@ -45,6 +48,43 @@ def start_sweep_if_due(client: Any, now: datetime) -> str | None:
     return str(run.id)
 
 
+SILENT_RUNS = "kefu: a flow run that stopped beating is Crashed"
+
+
+def detect_silent_runs(client: Any) -> None:
+    """Make sure the server marks a run Crashed when it has sent no heartbeat for
+    ``run_silent_seconds`` (Prefect's documented "detect zombie flows" automation), once per
+    server and again when the configured time changes. A suspended run waits for a person, not a
+    heartbeat: its Suspended event ends the watch on it like a final state."""
+    from datetime import timedelta
+
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    within = timedelta(seconds=runtime.rules().escalation.run_silent_seconds)
+    existing = client.read_automations_by_name(SILENT_RUNS)
+    if any(getattr(a.trigger, "within", None) == within and "prefect.flow-run.Running" in getattr(a.trigger, "after", ())
+           for a in existing):
+        return
+    for stale in existing:
+        client.delete_automation(stale.id)
+    ends = ["Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused"]
+    # Pending and Running are the server's own events: a run killed before its first heartbeat
+    # left the process (or before it started at all) is found too, which heartbeats alone miss.
+    alive = ["heartbeat", "Pending", "Running"]
+    client.create_automation(AutomationCore(
+        name=SILENT_RUNS, description="kefu (escalation.yaml run_silent_seconds): the worker running it died",
+        trigger=EventTrigger(
+            after={f"prefect.flow-run.{event}" for event in alive},
+            expect={f"prefect.flow-run.{event}" for event in [*alive, *ends]},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1, within=within),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message=f"no heartbeat for {within.total_seconds():g} s: its worker died")]))
+
+
 def watch(stop: threading.Event) -> None:
     """Each period until ``stop`` is set: start a sweep run if one is due, then run again the
     cases whose runs ended. A failed pass (Prefect restarting, the database busy) is logged and
@@ -52,9 +92,13 @@ def watch(stop: threading.Event) -> None:
     from prefect.client.orchestration import get_client
 
     said: dict[str, str] = {}  # what the log last said of a case: a case left for a person is said once
+    detecting = False
     with get_client(sync_client=True) as client:
         while not stop.is_set():
             try:
+                if not detecting:
+                    detect_silent_runs(client)
+                    detecting = True
                 started = start_sweep_if_due(client, clock.now())
                 if started:
                     logger.info("sweep run %s started: something is due", started)
