@@ -10,83 +10,40 @@ the auditor's verify and replay find every case clean. It prints what it did and
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 import pytest
-import yaml
+from drills.department import BIN, Department
 
 pytestmark = pytest.mark.postgres
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
 ZONE = ZoneInfo("Asia/Shanghai")
-STAFF = ["li.na", "chen.jing", "wang.fang", "zhou.qiang", "zhang.wei"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ScaleOut:
-    """The page's topology on one machine: its processes, its environment, its CLI."""
+class ScaleOut(Department):
+    """The page's topology on one machine: both databases on PostgreSQL, the server, the workers."""
 
     def __init__(self, home: Path) -> None:
-        self.home, self.port = home, _free_port()
-        self.api = f"http://127.0.0.1:{self.port}/api"
         suffix = uuid.uuid4().hex[:10]
         self.databases = {"kefu": f"kefu_drill_{suffix}", "prefect": f"prefect_drill_{suffix}"}
-        config = home / "config"
-        shutil.copytree(REPO / "config", config)
-        escalation = yaml.safe_load((config / "escalation.yaml").read_text())
-        # Faster than the shipped choices, within their bounds, so the drill takes minutes.
-        escalation.update(sweep_check_seconds=5, run_silent_seconds=60)
-        (config / "escalation.yaml").write_text(yaml.safe_dump(escalation, allow_unicode=True))
-        outer = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "PREFECT_"))}
         # "Every host needs the same environment" (docs/scale-out.md, set-up).
-        self.env = outer | {
-            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-            "KEFU_DATABASE_URL": f"{PG}/{self.databases['kefu']}",
-            "PREFECT_API_URL": self.api,
-            "KEFU_HOME": str(home / "var"),
-            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-            "KEFU_CONFIG_DIR": str(config),
-            "PREFECT_HOME": str(home / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
-        }
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.tokens: dict[str, str] = {}
-        self.logs = home / "logs"
-        self.logs.mkdir()
+        super().__init__(home, KEFU_DATABASE_URL=f"{PG}/{self.databases['kefu']}",
+                         PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30", PREFECT_WORKER_QUERY_SECONDS="2")
+        del self.env["KEFU_PREFECT_PORT"]  # no embedded server: PREFECT_API_URL says where it is
 
-    # -- the page's steps ------------------------------------------------------------------------
     def create_databases(self) -> None:
         with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
             for name in self.databases.values():
                 conn.execute(f'CREATE DATABASE "{name}"')
-
-    def start(self, name: str, *command: str, **env: str) -> None:
-        log = (self.logs / f"{name}.log").open("w")
-        self.processes[name] = subprocess.Popen(command, cwd=REPO, env=self.env | env, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_server(self) -> None:
         self.start("prefect-server", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
@@ -102,45 +59,11 @@ class ScaleOut:
             assert time.monotonic() < deadline, (self.logs / "prefect-server.log").read_text()[-3000:]
             time.sleep(0.5)
 
-    def run(self, *command: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        done = subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
-        assert done.returncode == 0, f"{' '.join(command)} -> {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        return done
-
-    def kefu(self, *args: str, by: str | None = None) -> Any:
-        """`kefu ARGS --json` signed in as ``by`` (who is recorded), else as the agent li.na."""
-        token = self.tokens.get(by or "li.na")
-        env = self.env | ({"KEFU_TOKEN": token} if token else {})
-        done = subprocess.run([str(BIN / "kefu"), *args, *(["--by", by] if by else []), "--json"], cwd=self.home,
-                              env=env, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, f"kefu {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-        return json.loads(done.stdout)
-
     def stop(self) -> None:
-        for process in self.processes.values():
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=30)
+        super().stop()
         with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
             for name in self.databases.values():
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    # -- Prefect's view ------------------------------------------------------------------------------
-    def flow_run(self, run_id: str) -> dict:
-        return httpx.get(f"{self.api}/flow_runs/{run_id}", timeout=10).json()
-
-    def wait_until_waiting_at(self, run_id: str, step: str, seconds: float) -> dict:
-        """The run is Suspended at ``step`` (its pause key); fails after ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while True:
-            run = self.flow_run(run_id)
-            state = run.get("state") or {}
-            if state.get("type") == "PAUSED" and (state.get("state_details") or {}).get("pause_key", "").startswith(f"{step}-"):
-                return run
-            assert time.monotonic() < deadline, f"run {run_id} is {state.get('name')}, not waiting at {step}"
-            time.sleep(0.5)
 
 
 def _parent(pid: int) -> int:
@@ -174,8 +97,7 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
     for worker in ("worker-1", "worker-2"):
         s.start(worker, "prefect", "worker", "start", "--pool", "kefu", "--name", worker)
     s.start("watch", str(BIN / "kefu"), "sweep", "--watch")
-    for person in STAFF:
-        s.tokens[person] = s.kefu("staff", "token", "issue", person)["token"]
+    s.sign_in_staff()
     set_up = time.monotonic() - started
 
     # Complaints: two through every step; the first one's judgement is where a worker dies.
@@ -252,21 +174,13 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
         s.wait_until_waiting_at(run, "call-2", 120)
 
     # Nothing done twice: no event recorded twice with the same content.
-    events = Counter()
-    twice = []
-    for case in [*complaints, order, *callbacks]:
-        recorded = s.kefu("case", "show", case)["events"]
-        events.update(e["type"] for e in recorded)
-        same = Counter((e["type"], json.dumps(e["payload"], sort_keys=True)) for e in recorded)
-        twice += [f"{case}: {kind} ×{n}" for (kind, _), n in same.items() if n > 1]
+    events, twice = s.recorded_twice([*complaints, order, *callbacks])
     assert twice == []
-    verified = s.kefu("audit", "verify", "--all")
-    replayed = s.kefu("audit", "replay", "--all")
-    assert verified["tampered"] == [] and all(r["verdict"] == "consistent" for r in replayed["results"]), replayed
+    verified, replayed = s.audited()
     survivor = "worker-2" if killed_worker == "worker-1" else "worker-1"
     assert s.processes[survivor].poll() is None
     print(f"\ndrill two-workers: set-up {set_up:.0f} s (server, pool, 7 deployments, 2 workers, watch); "
-          f"cases {len(complaints)} complaints + 1 order + {len(callbacks)} callbacks; events {sum(events.values())}; "
+          f"cases {len(complaints)} complaints + 1 order + {len(callbacks)} callbacks; events {events}; "
           f"killed {killed_worker} and its run mid-step; the case waited at its next step again {recovery:.0f} s later "
-          f"(run_silent_seconds 60 + watch 5 s); lost 0; recorded twice 0; verify {verified['cases']} clean; "
-          f"replay {len(replayed['results'])} consistent; total {time.monotonic() - started:.0f} s")
+          f"(run_silent_seconds 60 + watch 5 s); lost 0; recorded twice 0; verify {verified} clean; "
+          f"replay {replayed} consistent; total {time.monotonic() - started:.0f} s")
