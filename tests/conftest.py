@@ -54,6 +54,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("prefect-server"))
 
 
+_DRILL_FIGURES: dict[str, None] = {}  # ordered, once each: a phase's report repeats earlier phases' output
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep what each drill printed (its figures: ``drill …`` lines), also from xdist workers."""
+    if report.when in ("call", "teardown") and "tests/drills/" in report.nodeid.replace("\\", "/"):
+        for _, text in report.sections:
+            _DRILL_FIGURES.update(dict.fromkeys(line for line in text.splitlines() if line.startswith("drill ")))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The drills' figures at the end of every run, where CI's log shows them."""
+    if _DRILL_FIGURES:
+        terminalreporter.section("drills: what kefu survived")
+        for line in _DRILL_FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def rules() -> Rules:
     """The shipped config/ (immutable, so one load serves the session)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kefu import processes, runtime
 from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit, local_iso
@@ -20,7 +21,10 @@ deadlines_app = typer.Typer(help="Business deadlines of every process.")
 
 def case_json(state: CaseState) -> dict[str, Any]:
     intake = state.intake
-    events = runtime.store().events(state.case_id)
+    try:
+        events = runtime.store().events(state.case_id)
+    except (OperationalError, InterfaceError):  # a decision just recorded, then the database went away:
+        events = []  # the command succeeded; `kefu case show` gives the timeline once it answers
     return {
         "case_id": state.case_id, "process": state.process, "kind": state.kind, "severity": state.severity,
         "status": state.status, "step": state.step, "round": state.round, "outcome": state.outcome,

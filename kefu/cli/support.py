@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kefu import runtime
 from kefu.core.config import ConfigError
@@ -93,6 +94,8 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
                                "fix": "check the id with `kefu case list`"})
         except ConfigError as exc:
             _fail(as_json, 2, {"field": f"{exc.file}: {exc.key}", "problem": exc.problem, "fix": exc.fix})
+        except (OperationalError, InterfaceError) as exc:  # the database, not the input or kefu
+            _fail(as_json, 2, database_unavailable(exc))
         except typer.Exit:
             raise
         except Exception as exc:  # an internal error: say what, keep the traceback for the logs
@@ -100,6 +103,17 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(as_json, 1, {"field": None, "problem": f"internal error: {exc}", "fix": "see the traceback above"})
 
     return wrapper
+
+
+def database_unavailable(exc: Exception) -> dict[str, Any]:
+    """kefu's database did not answer (down, restarting, unreachable): what a person can do. A
+    transaction it cut was rolled back; one it committed first is on record, so look before
+    typing the command again."""
+    reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0][:300]
+    return {"field": "database", "problem": f"kefu's database did not answer: {reason}",
+            "fix": "check that it runs and that KEFU_DATABASE_URL points at it; once it answers, `kefu case list` "
+                   "shows whether this was recorded before the database went away (a decision already recorded "
+                   "is refused if typed again, so none is made twice)"}
 
 
 def _fail(as_json: bool, code: int, error: dict[str, Any]) -> None:

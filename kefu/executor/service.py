@@ -10,6 +10,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from kefu import processes, runtime
 from kefu.core import identity
 from kefu.core.identity import Acting, Verified
@@ -32,7 +34,7 @@ def open_contact(reg: ContactRegistration, caller: Verified) -> tuple[CaseState,
     with acting(caller, reg.by) as who:
         state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}))
     note = start(state)  # before the read: the state returned names the run it started
-    return runtime.store().state(state.case_id), note
+    return _as_recorded(state), note
 
 
 def open_order(data: dict[str, Any], caller: Verified, by: str | None = None) -> tuple[CaseState, str]:
@@ -42,7 +44,17 @@ def open_order(data: dict[str, Any], caller: Verified, by: str | None = None) ->
     with acting(caller, by) as who:
         state = orders.create(runtime.store(), runtime.rules(), data, who.by)
     note = start(state)
-    return runtime.store().state(state.case_id), note
+    return _as_recorded(state), note
+
+
+def _as_recorded(state: CaseState) -> CaseState:
+    """The case as recorded now, with the run a start or a wake linked. If the database went away
+    after the decision was committed, the state the decision left: it is on record, so the command
+    succeeded and must say so (a person told it failed types it again: a second complaint)."""
+    try:
+        return runtime.store().state(state.case_id)
+    except (OperationalError, InterfaceError):
+        return state
 
 
 def _why(exc: Exception) -> str:
@@ -81,7 +93,7 @@ def decide(case_id: str, step: str, data: dict[str, Any], caller: Verified) -> t
     except Exception as exc:
         note = (f"not woken ({_why(exc)}); the decision is recorded and the case continues when Prefect is back "
                 f"(the runner's watch resumes it within a minute; `kefu case sync {case_id}` at once)")
-    state = store.state(case_id)  # the run the wake started or restarted, if it did
+    state = _as_recorded(state)  # the run the wake started or restarted, if it did
     if not note.startswith("not woken"):
         try:
             orchestration.log_to_run(state, processes.decision_said(rules, store, case_id, who.by))

@@ -14,6 +14,7 @@ import os
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -110,20 +111,24 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
 
     # The kill: the judgement's run, once it is Running on a worker, dies with that worker.
     victim = complaints[0]
-    s.kefu("complaint", "judge", victim, "--upheld", "--department", "quality", "--reason", "质检记录显示破损", by="li.na")
-    deadline = time.monotonic() + 60
-    while True:
-        run = s.flow_run(runs[victim])
-        pid = run.get("infrastructure_pid")
-        if run["state"]["type"] == "RUNNING" and pid:
-            break
-        assert time.monotonic() < deadline, f"the run never ran: {run['state']}"
-        time.sleep(0.05)
-    child = int(str(pid).rsplit(":", 1)[-1])
-    killed_worker = next(name for name, p in s.processes.items() if name.startswith("worker") and p.pid == _parent(child))
-    os.killpg(s.processes[killed_worker].pid, signal.SIGKILL)
-    os.kill(child, signal.SIGKILL)
-    killed_at = time.monotonic()
+    # Watched from the moment it is typed: the watch may resume the run before the command does.
+    with ThreadPoolExecutor(1) as pool:
+        judging = pool.submit(s.kefu, "complaint", "judge", victim, "--upheld", "--department", "quality",
+                              "--reason", "质检记录显示破损", by="li.na")
+        deadline = time.monotonic() + 60
+        while True:
+            run = s.flow_run(runs[victim])
+            pid = run.get("infrastructure_pid")
+            if run["state"]["type"] == "RUNNING" and pid:
+                break
+            assert time.monotonic() < deadline, f"the run never ran: {run['state']}"
+            time.sleep(0.02)
+        child = int(str(pid).rsplit(":", 1)[-1])
+        killed_worker = next(name for name, p in s.processes.items() if name.startswith("worker") and p.pid == _parent(child))
+        os.killpg(s.processes[killed_worker].pid, signal.SIGKILL)
+        os.kill(child, signal.SIGKILL)
+        killed_at = time.monotonic()
+        judging.result()
     assert s.flow_run(runs[victim])["state"]["type"] == "RUNNING"  # mid-step: nothing told Prefect
     recovered = s.wait_until_waiting_at(runs[victim], "investigation", 240)
     recovery = time.monotonic() - killed_at
