@@ -50,6 +50,38 @@ def sweep_now(store: CaseStore, rules, **kwargs) -> sweep.SweepReport:
     return sweep.escalate_due(store.engine, rules, dashboard_url=DASHBOARD, commands=processes.command_for, **kwargs)
 
 
+def two_sweepers(store: CaseStore, rules, limit: int) -> list[list[sweep.SweepReport]]:
+    """Two sweepers started together, each with its own engine, each sweeping until nothing is
+    due; the reports of each."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    barrier = threading.Barrier(2)
+    reports: list[list[sweep.SweepReport]] = [[], []]
+    errors: list[BaseException] = []
+
+    def run(slot: int) -> None:
+        engine = make_engine(url)
+        try:
+            barrier.wait()
+            while True:
+                report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD,
+                                            commands=processes.command_for, limit=limit)
+                reports[slot].append(report)
+                if report.rungs_fired == 0:
+                    break
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert errors == []
+    return reports
+
+
 def escalations(engine) -> list[CaseEvent]:
     with Session(engine) as session:
         return list(session.exec(select(CaseEvent).where(CaseEvent.type == "deadline.escalated")
@@ -294,32 +326,7 @@ def test_two_concurrent_sweeps_fire_each_rung_once_and_mail_it_once(pg_store, ru
     # 3.5 h later: the three judgement rungs (1, 2, 3 h) of every case are due; resolution's first is not.
     frozen_clock.advance(timedelta(hours=3, minutes=30))
     expected = 3 * len(ids)
-    url = pg_store.engine.url.render_as_string(hide_password=False)
-    barrier = threading.Barrier(2)
-    reports: list[list[sweep.SweepReport]] = [[], []]
-    errors: list[BaseException] = []
-
-    def run(slot: int) -> None:
-        engine = make_engine(url)
-        try:
-            barrier.wait()
-            while True:
-                report = sweep.escalate_due(engine, rules, dashboard_url=DASHBOARD,
-                                            commands=processes.command_for, limit=40)
-                reports[slot].append(report)
-                if report.rungs_fired == 0:
-                    break
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            engine.dispose()
-
-    threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
+    reports = two_sweepers(pg_store, rules, limit=40)
     assert sweep_now(pg_store, rules).rungs_fired == 0  # nothing left behind
     fired = [sum(r.rungs_fired for r in mine) for mine in reports]
     assert sum(fired) == expected

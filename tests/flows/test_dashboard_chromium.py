@@ -91,11 +91,18 @@ def options_of(page, form, field: str) -> list[str]:
 def pick(page, form, field: str, label: str) -> None:
     """Choose ``label`` in a picker as a keyboard user does: open it, type to filter, Enter (a
     click on an option can wait on the popover's animation under load)."""
-    form.get_by_role("button", name=f"Select {field}").click()
-    page.get_by_role("option", name=label, exact=True).wait_for(timeout=30_000)
-    page.keyboard.type(label)
-    page.keyboard.press("Enter")
-    form.get_by_role("button", name=f"Select {field}").filter(has_text=label).wait_for(timeout=30_000)
+    for attempt in range(3):  # a late re-render of Prefect's form under load can drop a pick: pick again
+        form.get_by_role("button", name=f"Select {field}").click()
+        page.get_by_role("option", name=label, exact=True).wait_for(timeout=30_000)
+        page.keyboard.type(label)
+        page.keyboard.press("Enter")
+        try:
+            form.get_by_role("button", name=f"Select {field}").filter(has_text=label).wait_for(timeout=10_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
 
 
 def submit(form, pin: str, **texts: str) -> None:
