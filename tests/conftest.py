@@ -13,9 +13,11 @@ import socket
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -138,13 +140,13 @@ def _clear_caches() -> None:
     runtime._store = None
 
 
-@pytest.fixture
-def kefu_env(tmp_path, monkeypatch, frozen_clock):
-    """KEFU_HOME and KEFU_DATABASE_URL under tmp_path, the shipped config, a frozen clock,
-    and kefu's cached settings/rules/engine/store cleared before and after."""
-    home = tmp_path / "home"
+@contextmanager
+def _kefu_home(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> Iterator[Path]:
+    """KEFU_HOME and KEFU_DATABASE_URL under ``tmp``, the shipped config, and kefu's cached
+    settings/rules/engine/store cleared before and after."""
+    home = tmp / "home"
     monkeypatch.setenv("KEFU_HOME", str(home))
-    monkeypatch.setenv("KEFU_DATABASE_URL", f"sqlite:///{tmp_path / 'kefu.db'}")
+    monkeypatch.setenv("KEFU_DATABASE_URL", f"sqlite:///{tmp / 'kefu.db'}")
     monkeypatch.setenv("KEFU_CONFIG_DIR", str(CONFIG_DIR))
     monkeypatch.delenv("KEFU_NOW", raising=False)
     _clear_caches()
@@ -154,6 +156,20 @@ def kefu_env(tmp_path, monkeypatch, frozen_clock):
     if runtime._store is not None:
         runtime._store.engine.dispose()
     _clear_caches()
+
+
+@pytest.fixture
+def kefu_env(tmp_path, monkeypatch, frozen_clock):
+    """A kefu home of the test's own (:func:`_kefu_home`), on a frozen clock."""
+    with _kefu_home(monkeypatch, tmp_path) as home:
+        yield home
+
+
+@pytest.fixture(scope="module")
+def module_kefu_env(tmp_path_factory):
+    """A kefu home shared by a module's tests (:func:`_kefu_home`), on the real clock."""
+    with pytest.MonkeyPatch.context() as monkeypatch, _kefu_home(monkeypatch, tmp_path_factory.mktemp("kefu")) as home:
+        yield home
 
 
 @pytest.fixture

@@ -98,8 +98,7 @@ def _sweep(session: Session, rules: Rules, now: datetime, sweep_id: str, dashboa
                   Case.last_seq, Case.owner, Case.customer_name, Case.customer_phone, Case.process,
                   Case.severity, Case.flow_run_id, Case.last_hash, Case.status)
         .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None), Deadline.next_rung_at <= now,
-               last_event_at <= now)
+        .where(*_rung_due(now), last_event_at <= now)
         .order_by(Deadline.next_rung_at)
         .limit(limit)
     )
@@ -231,12 +230,17 @@ def _digest_item(rules: Rules, row: Any, rung: dict[str, Any], now: datetime, da
     }
 
 
+def _rung_due(now: datetime) -> tuple[Any, ...]:
+    """A deadline whose next rung is due at ``now`` (the partial index ``ix_deadline_next_rung_due``)."""
+    return (Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None),  # type: ignore[union-attr]
+            Deadline.next_rung_at <= now)  # type: ignore[operator]
+
+
 def work_due(engine: Engine, now: datetime) -> bool:
     """Whether a sweep would do anything now: a rung due, or an e-mail whose attempt is due. Two
     lookups in the partial indexes of what is left (``ix_deadline_next_rung_due``,
     ``ix_outbox_due``): what decides whether a sweep run starts at all (kefu.executor.watch)."""
-    rung_due = sa.exists().where(Deadline.met_at.is_(None), Deadline.next_rung_at.is_not(None),  # type: ignore[union-attr]
-                                 Deadline.next_rung_at <= now)  # type: ignore[operator]
+    rung_due = sa.exists().where(*_rung_due(now))
     mail_due = sa.exists().where(OutboxMessage.next_attempt_at.is_not(None),  # type: ignore[union-attr]
                                  OutboxMessage.next_attempt_at <= now)  # type: ignore[operator]
     with Session(engine) as session:

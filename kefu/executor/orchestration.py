@@ -34,13 +34,23 @@ def _client():  # type: ignore[no-untyped-def]
 CALL_SECONDS = 8.0
 
 
+_no_retries: tuple[Any, Any] | None = None  # (the settings it was made from, the same without retries)
+
+
 @contextmanager
 def _answering_client() -> Iterator[Any]:
-    """A client for a person's command: each call answered within CALL_SECONDS, not retried."""
+    """A client for a person's command: each call answered within CALL_SECONDS, not retried. The
+    settings without retries are made once per process (Prefect's ``temporary_settings`` builds
+    them afresh each time, ~27 ms, and a decision opens two or three clients)."""
+    global _no_retries
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
 
-    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}), \
+    current = get_settings_context()
+    if _no_retries is None or _no_retries[0] is not current.settings:
+        _no_retries = current.settings, current.settings.copy_with_update(updates={PREFECT_CLIENT_MAX_RETRIES: 0})
+    with SettingsContext(profile=current.profile, settings=_no_retries[1]), \
             get_client(sync_client=True, httpx_settings={"timeout": CALL_SECONDS}) as client:
         yield client
 
@@ -206,7 +216,7 @@ def _reruns(client: Any, run: Any) -> int:
     return sum(1 for state in client.read_flow_run_states(run.id) if (state.message or "").startswith(_RERUN))
 
 
-def reconcile(limit: int = 1000) -> dict[str, str]:
+def reconcile(client: Any, limit: int = 1000) -> dict[str, str]:
     """Every open case whose run crashed, failed, was cancelled or is gone runs again, with no
     operator: what a Prefect server that died mid-flight leaves behind after `kefu up`'s start-up
     catch-up has passed (issue 18). One Prefect query for the lot; returns what was done per case.
@@ -218,26 +228,25 @@ def reconcile(limit: int = 1000) -> dict[str, str]:
     store = runtime.store()
     cases = store.cases(status="open", limit=limit)
     done: dict[str, str] = {}
-    with _client() as client:
-        _ours(client)
-        linked = [c.flow_run_id for c in cases if c.flow_run_id]
-        runs = {str(r.id): r for r in client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=linked)), sort=FlowRunSort.ID_DESC,
-            limit=len(linked))} if linked else {}
-        for case in cases:
-            run = runs.get(case.flow_run_id or "")
-            if case.flow_run_id and run is not None:
-                state = run.state
-                if state is not None and state.is_paused() and _decided(case, state):
-                    done[case.id] = catch_up(store.state(case.id))  # its resume never reached Prefect
-                    continue
-                if state is None or not state.is_final() or state.is_completed():
-                    continue
-                reruns = _reruns(client, run)
-                if reruns >= RERUNS:
-                    done[case.id] = f"left for a person: its run ended {state.name} after {reruns} reruns"
-                    continue
-            done[case.id] = catch_up(store.state(case.id))
+    _ours(client)
+    linked = [c.flow_run_id for c in cases if c.flow_run_id]
+    runs = {str(r.id): r for r in client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=linked)), sort=FlowRunSort.ID_DESC,
+        limit=len(linked))} if linked else {}
+    for case in cases:
+        run = runs.get(case.flow_run_id or "")
+        if case.flow_run_id and run is not None:
+            state = run.state
+            if state is not None and state.is_paused() and _decided(case, state):
+                done[case.id] = catch_up(store.state(case.id))  # its resume never reached Prefect
+                continue
+            if state is None or not state.is_final() or state.is_completed():
+                continue
+            reruns = _reruns(client, run)
+            if reruns >= RERUNS:
+                done[case.id] = f"left for a person: its run ended {state.name} after {reruns} reruns"
+                continue
+        done[case.id] = catch_up(store.state(case.id))
     return done
 
 

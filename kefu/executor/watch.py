@@ -54,7 +54,7 @@ SILENT_RUNS = "kefu: a flow run that stopped beating is Crashed"
 def detect_silent_runs(client: Any) -> None:
     """Make sure the server marks a run Crashed when it has sent no heartbeat for
     ``run_silent_seconds`` (Prefect's documented "detect zombie flows" automation), once per
-    server and again when the configured time changes. A suspended run waits for a person, not a
+    server and again when its definition changes. A suspended run waits for a person, not a
     heartbeat: its Suspended event ends the watch on it like a final state."""
     from datetime import timedelta
 
@@ -64,25 +64,25 @@ def detect_silent_runs(client: Any) -> None:
     from prefect.events.schemas.events import ResourceSpecification
 
     within = timedelta(seconds=runtime.rules().escalation.run_silent_seconds)
-    existing = client.read_automations_by_name(SILENT_RUNS)
-    if any(getattr(a.trigger, "within", None) == within and "prefect.flow-run.Running" in getattr(a.trigger, "after", ())
-           for a in existing):
-        return
-    for stale in existing:
-        client.delete_automation(stale.id)
     ends = ["Completed", "Failed", "Cancelled", "Crashed", "Suspended", "Paused"]
     # Pending and Running are the server's own events: a run killed before its first heartbeat
     # left the process (or before it started at all) is found too, which heartbeats alone miss.
     alive = ["heartbeat", "Pending", "Running"]
+    trigger = EventTrigger(
+        after={f"prefect.flow-run.{event}" for event in alive},
+        expect={f"prefect.flow-run.{event}" for event in [*alive, *ends]},
+        match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+        for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1, within=within)
+    existing = client.read_automations_by_name(SILENT_RUNS)
+    if any((a.trigger.after, a.trigger.expect, a.trigger.within) == (trigger.after, trigger.expect, within)
+           for a in existing):
+        return
+    for stale in existing:
+        client.delete_automation(stale.id)
     client.create_automation(AutomationCore(
         name=SILENT_RUNS, description="kefu (escalation.yaml run_silent_seconds): the worker running it died",
-        trigger=EventTrigger(
-            after={f"prefect.flow-run.{event}" for event in alive},
-            expect={f"prefect.flow-run.{event}" for event in [*alive, *ends]},
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1, within=within),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED,
-                                    message=f"no heartbeat for {within.total_seconds():g} s: its worker died")]))
+        trigger=trigger, actions=[ChangeFlowRunState(
+            state=StateType.CRASHED, message=f"no heartbeat for {within.total_seconds():g} s: its worker died")]))
 
 
 def watch(stop: threading.Event) -> None:
@@ -102,7 +102,7 @@ def watch(stop: threading.Event) -> None:
                 started = start_sweep_if_due(client, clock.now())
                 if started:
                     logger.info("sweep run %s started: something is due", started)
-                for case_id, what in orchestration.reconcile().items():
+                for case_id, what in orchestration.reconcile(client).items():
                     if said.get(case_id) != what:
                         logger.warning("%s: %s", case_id, what)
                     said[case_id] = what

@@ -66,54 +66,31 @@ _TYPER_SAYS = ("Invalid value for", "No such option", "Missing option", "Missing
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
+def seeded(module_kefu_env):
     """A department with a case at every kind of step, Prefect out of reach (the record stands)."""
-    import os
-
-    home = tmp_path_factory.mktemp("fuzz")
-    from pathlib import Path
-
-    env = {"KEFU_HOME": str(home / "var"), "KEFU_DATABASE_URL": f"sqlite:///{home / 'kefu.db'}",
-           "KEFU_CONFIG_DIR": str(Path(__file__).resolve().parents[2] / "config")}
-    before = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from kefu.db import engine_for
-    from kefu.runtime import rules_from
-    from kefu.settings import get_settings
-
-    get_settings.cache_clear(), rules_from.cache_clear(), engine_for.cache_clear()
-    runtime._store = None
-
     def down(*_a, **_k):
         raise ConnectionError("Prefect is out of reach in the fuzz drill")
 
-    original = orchestration._client, orchestration._answering_client
-    orchestration._client = orchestration._answering_client = down
-    ids = []
-    for args in (["complaint", "open", "--name", "张伟", "--phone", "13800138000", "--channel", "phone",
-                  "--content", "快递送错了"],
-                 ["complaint", "open", "--name", "李娜", "--phone", "13800138001", "--channel", "web",
-                  "--content", "咨询营业时间", "--kind", "consultation"],
-                 ["order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item", "墙纸",
-                  "--ship-by", "2026-12-20", "--deliver-by", "2026-12-22", "--delivery", "自提"],
-                 ["callback", "new", "--trigger", "service_completed", "--ref", "R-1", "--service", "安装",
-                  "--name", "王五", "--phone", "13900139000"]):
-        out = invoke([*args, "--json"])
-        assert out.exit_code == 0, out.output
-        data = json.loads(out.stdout)
-        ids.append(data.get("case_id") or data.get("order_id"))
-    judged = invoke(["complaint", "judge", ids[0], "--upheld", "--department", "logistics", "--reason", "包裹淋湿",
-                     "--json"])
-    assert judged.exit_code == 0, judged.output
-    yield ids
-    orchestration._client, orchestration._answering_client = original
-    for key, value in before.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear(), rules_from.cache_clear(), engine_for.cache_clear()
-    runtime._store = None
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(orchestration, "_client", down)
+        monkeypatch.setattr(orchestration, "_answering_client", down)
+        ids = []
+        for args in (["complaint", "open", "--name", "张伟", "--phone", "13800138000", "--channel", "phone",
+                      "--content", "快递送错了"],
+                     ["complaint", "open", "--name", "李娜", "--phone", "13800138001", "--channel", "web",
+                      "--content", "咨询营业时间", "--kind", "consultation"],
+                     ["order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item", "墙纸",
+                      "--ship-by", "2026-12-20", "--deliver-by", "2026-12-22", "--delivery", "自提"],
+                     ["callback", "new", "--trigger", "service_completed", "--ref", "R-1", "--service", "安装",
+                      "--name", "王五", "--phone", "13900139000"]):
+            out = invoke([*args, "--json"])
+            assert out.exit_code == 0, out.output
+            data = json.loads(out.stdout)
+            ids.append(data.get("case_id") or data.get("order_id"))
+        judged = invoke(["complaint", "judge", ids[0], "--upheld", "--department", "logistics", "--reason",
+                         "包裹淋湿", "--json"])
+        assert judged.exit_code == 0, judged.output
+        yield ids
 
 
 def _rows() -> dict[str, int]:

@@ -65,12 +65,6 @@ class _Runs:
     def __init__(self, runs: list[SimpleNamespace]) -> None:
         self.runs = runs
 
-    def __enter__(self) -> "_Runs":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
     def read_flow_runs(self, **_: object) -> list[SimpleNamespace]:
         return self.runs
 
@@ -106,11 +100,10 @@ def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forev
         runs.append(SimpleNamespace(id=run_id, state=state, run_count=7,
                                     messages=["Resumed", *reruns, "Run resumed"]))
     caught_up: list[str] = []
-    monkeypatch.setattr(orchestration, "_client", lambda: _Runs(runs))
     monkeypatch.setattr(orchestration, "_ours", lambda client: None)
     monkeypatch.setattr(orchestration, "catch_up", lambda state: caught_up.append(state.case_id) or "rerun")
 
-    done = orchestration.reconcile()
+    done = orchestration.reconcile(_Runs(runs))
     assert caught_up == [ids[0]]
     assert done[ids[0]] == "rerun" and "left for a person" in done[ids[3]]
     assert ids[1] not in done and ids[2] not in done
@@ -143,8 +136,7 @@ def test_reconcile_resumes_a_run_whose_decision_is_recorded_but_whose_resume_nev
                                   is_paused=lambda: True, state_details=SimpleNamespace(pause_key="judgement-1-0"))
         runs.append(SimpleNamespace(id=run_id, state=waiting, run_count=1, messages=[]))
     caught_up: list[str] = []
-    monkeypatch.setattr(orchestration, "_client", lambda: _Runs(runs))
     monkeypatch.setattr(orchestration, "_ours", lambda client: None)
     monkeypatch.setattr(orchestration, "catch_up", lambda state: caught_up.append(state.case_id) or "resumed")
 
-    assert orchestration.reconcile() == {ids[0]: "resumed"} and caught_up == [ids[0]]
+    assert orchestration.reconcile(_Runs(runs)) == {ids[0]: "resumed"} and caught_up == [ids[0]]
