@@ -58,11 +58,10 @@ def fork_runs_from_preloaded_server() -> None:
 def main(limit: int = 16) -> None:
     if "--spawn" not in sys.argv and os.environ.get("KEFU_RUNNER_START") != "spawn":
         fork_runs_from_preloaded_server()
-    from prefect.client.orchestration import get_client
-
     from kefu.executor import ownership
+    from kefu.executor.prefect_api import PrefectApi
 
-    with get_client(sync_client=True) as client:  # never serve another kefu's deployments
+    with PrefectApi() as client:  # never serve another kefu's deployments
         ownership.claim(client)
     runner = Runner(pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS)
     for deployment in DEPLOYMENTS:

@@ -182,11 +182,16 @@ _SHARED: dict[str, type[BaseModel]] = {
 }
 
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the same documents, ~10× faster
+# than the pure-Python one, which was 0.1 s of every CLI command's 0.7 s.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     if not path.is_file():
         raise ConfigError(str(path), "(file)", "missing", f"create {path.name} (see the shipped config/ for an example)")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506  (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"

@@ -73,25 +73,23 @@ def _wait(what: str, ready: Callable[[], bool], seconds: float, log: Path, servi
 
 
 def _deployments_ready() -> bool:
-    from prefect.client.orchestration import get_client
-
     from kefu import processes
+    from kefu.executor.prefect_api import PrefectApi
 
     try:
-        with get_client(sync_client=True) as client:
+        with PrefectApi() as client:
             for process in processes.PROCESSES:
-                client.read_deployment_by_name(process.deployment)
+                client.deployment_id(process.deployment)
         return True
     except Exception:
         return False
 
 
 def _claim_server() -> None:
-    from prefect.client.orchestration import get_client
-
     from kefu.executor import ownership
+    from kefu.executor.prefect_api import PrefectApi
 
-    with get_client(sync_client=True) as client:
+    with PrefectApi() as client:
         ownership.claim(client)
 
 

@@ -9,56 +9,27 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from kefu import processes, runtime
 from kefu.core import casework
-from kefu.executor import ownership
+from kefu.executor import ownership, prefect_api
+from kefu.executor.prefect_api import NotFound, PrefectApi
 from models.case import CaseState
 
 _deployment_ids: dict[str, Any] = {}
+CALL_SECONDS = prefect_api.CALL_SECONDS
 
 
-def _client():  # type: ignore[no-untyped-def]
-    from prefect.client.orchestration import get_client
-
-    return get_client(sync_client=True)
-
-
-# The longest a person's command waits for one Prefect call. Prefect's own client waits 60 s a
-# request and retries five times: a decision made while the server hung blocked the CLI 73-82 s
-# (issue 18). The decision is on record before Prefect is asked; the runner's watch moves the
-# case on when Prefect is back.
-CALL_SECONDS = 8.0
-
-
-_no_retries: tuple[Any, Any] | None = None  # (the settings it was made from, the same without retries)
-
-
-@contextmanager
-def _answering_client() -> Iterator[Any]:
-    """A client for a person's command: each call answered within CALL_SECONDS, not retried. The
-    settings without retries are made once per process (Prefect's ``temporary_settings`` builds
-    them afresh each time, ~27 ms, and a decision opens two or three clients)."""
-    global _no_retries
-    from prefect.client.orchestration import get_client
-    from prefect.context import SettingsContext, get_settings_context
-    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
-
-    current = get_settings_context()
-    if _no_retries is None or _no_retries[0] is not current.settings:
-        _no_retries = current.settings, current.settings.copy_with_update(updates={PREFECT_CLIENT_MAX_RETRIES: 0})
-    with SettingsContext(profile=current.profile, settings=_no_retries[1]), \
-            get_client(sync_client=True, httpx_settings={"timeout": CALL_SECONDS}) as client:
-        yield client
+def _client() -> PrefectApi:
+    """Prefect's API for one command: each call answered within CALL_SECONDS, not retried."""
+    return PrefectApi()
 
 
 _owner_checked_in: int | None = None  # the process that made sure the server is this kefu's
 
 
-def _ours(client: Any) -> None:
+def _ours(client: PrefectApi) -> None:
     """Refuse to start or wake runs on a Prefect server another kefu holds (once per process)."""
     global _owner_checked_in
     if _owner_checked_in != os.getpid():
@@ -69,29 +40,27 @@ def _ours(client: Any) -> None:
 def unreachable() -> str | None:
     """None when the Prefect API answers; else what is wrong, in words for a refusal."""
     try:
-        with _answering_client() as client:
-            problem = client.api_healthcheck()
+        with _client() as client:
+            problem = client.healthy()
     except Exception as exc:  # the client could not even be made or used
         problem = exc
     if problem is None:
         return None
-    from prefect.settings import PREFECT_API_URL
-
-    return f"Prefect is not reachable at {PREFECT_API_URL.value()} ({type(problem).__name__})"
+    return f"Prefect is not reachable at {prefect_api.api_url()} ({type(problem).__name__})"
 
 
-def deployment_id(client: Any, name: str) -> Any:
+def deployment_id(client: PrefectApi, name: str) -> str:
     """The id of deployment ``name`` (``flow/deployment``), asked of Prefect once per process."""
     if name not in _deployment_ids:
-        _deployment_ids[name] = client.read_deployment_by_name(name).id
+        _deployment_ids[name] = client.deployment_id(name)
     return _deployment_ids[name]
 
 
 def start_run(case: CaseState, attempt: int = 0) -> str:
     """Create the case's flow run: named after the case, tagged ``case:<id>``."""
-    with _answering_client() as client:
+    with _client() as client:
         _ours(client)
-        run = client.create_flow_run_from_deployment(
+        run = client.create_flow_run(
             deployment_id(client, processes.of(case.process).deployment), parameters={"case_id": case.case_id},
             name=f"{case.case_id} {case.intake.get('name', '')}".strip(),
             tags=[f"case:{case.case_id}", f"kind:{case.kind}"]
@@ -107,47 +76,39 @@ def log_to_run(case: CaseState, line: str) -> None:
     """A line in the case's run log (a decision in words, a refusal), written through the API at
     INFO whatever the runner's log level, so the run tells the whole story wherever the decision
     was made (the CLI or the form)."""
-    from datetime import datetime, timezone
-
-    from prefect.client.schemas.actions import LogCreate
-
     if case.flow_run_id is None:
         return
-    with _answering_client() as client:
-        # The log's own time is when it was written (wall time), not the business clock's.
-        client.create_logs([LogCreate(name="kefu.decisions", level=20, message=line,
-                                      timestamp=datetime.now(timezone.utc), flow_run_id=case.flow_run_id)])
+    with _client() as client:
+        client.log(case.flow_run_id, line)
 
 
 def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float = 20.0) -> str:
     """After the CLI recorded ``step``, move the case's run on. Returns what was done."""
-    from prefect.exceptions import ObjectNotFound
-
     if case.flow_run_id is None:
         start_run(case)
         return "started"
     deadline = time.monotonic() + wait_seconds
-    with _answering_client() as client:
+    with _client() as client:
         _ours(client)
         while True:
             try:
                 run = client.read_flow_run(case.flow_run_id)
-            except ObjectNotFound:
+            except NotFound:
                 start_run(case, attempt=_attempt(case))
                 return "restarted (the old run is gone)"
             state = run.state
             if state is not None and state.is_paused():
-                key = state.state_details.pause_key or ""
+                key = state.pause_key or ""
                 if not key.startswith(f"{step}-"):
                     return "already moving on"
                 # The form asks for a PIN and shows labels; the decision is on record already.
                 answer = processes.form(runtime.rules(), case, step).answer(data)
-                result = client.resume_flow_run(run.id, run_input=answer)
-                if result.status.value == "ACCEPT":
+                result = client.resume(run.id, answer)
+                if result.accepted:
                     return "resumed"
                 # Prefect marks a run Suspended before it saves the form's schema: a resume in
                 # between is rejected ("Run input schema not found"). Ask again until it sticks.
-                reason = getattr(result.details, "reason", "") or result.status.value
+                reason = result.reason
                 if time.monotonic() > deadline:
                     if _FORM_NEVER_SAVED in reason:
                         return _replace(client, run, case)
@@ -158,7 +119,7 @@ def wake(case: CaseState, step: str, data: dict[str, Any], wait_seconds: float =
                 return _rerun(client, run, case, "its run had ended")
             if time.monotonic() > deadline:
                 # Still running towards this step: it will read the record when it gets there.
-                return f"running ({state.type.value.lower()})"
+                return f"running ({state.type.lower()})"
             time.sleep(0.25)
 
 
@@ -168,8 +129,6 @@ def _attempt(case: CaseState) -> int:
 
 def catch_up(case: CaseState) -> str:
     """Bring the case's run in line with its record (after Prefect was down, or a run was lost)."""
-    from prefect.exceptions import ObjectNotFound
-
     if case.flow_run_id is None:
         if case.status == "closed":
             return "closed (no run needed)"
@@ -179,7 +138,7 @@ def catch_up(case: CaseState) -> str:
         _ours(client)
         try:
             run = client.read_flow_run(case.flow_run_id)
-        except ObjectNotFound:
+        except NotFound:
             run = None
         if run is None or run.state is None or run.state.is_final():
             if case.status == "closed":
@@ -189,18 +148,18 @@ def catch_up(case: CaseState) -> str:
                 return "restarted (the old run is gone)"
             return _rerun(client, run, case, "its run had ended")
         if run.state.is_paused():
-            step, round_ = _waiting_at(run.state.state_details.pause_key or "")
+            step, round_ = _waiting_at(run.state.pause_key or "")
             decision = case.decision(step, round_)
             if decision is not None:
                 data = {k: v for k, v in decision.items() if k not in ("round", "at")}
                 # The form asks for a PIN and shows labels; the decision is on record already.
                 answer = processes.form(runtime.rules(), case, step).answer(data)
-                result = client.resume_flow_run(run.id, run_input=answer)
-                if result.status.value != "ACCEPT" and _FORM_NEVER_SAVED in (getattr(result.details, "reason", "") or ""):
+                result = client.resume(run.id, answer)
+                if not result.accepted and _FORM_NEVER_SAVED in result.reason:
                     return _replace(client, run, case)
                 return f"resumed past {step}"
             return f"waiting at {step}"
-        return run.state.type.value.lower()
+        return run.state.type.lower()
 
 
 # How often one run of a case is run again by reconcile() before it is left for a person: a flow
@@ -211,28 +170,23 @@ RERUNS = 3
 _RERUN = "kefu runs the case again"
 
 
-def _reruns(client: Any, run: Any) -> int:
+def _reruns(client: PrefectApi, run: prefect_api.FlowRun) -> int:
     """How often kefu has already run ``run`` again."""
-    return sum(1 for state in client.read_flow_run_states(run.id) if (state.message or "").startswith(_RERUN))
+    return sum(1 for state in client.read_states(run.id) if state.message.startswith(_RERUN))
 
 
-def reconcile(client: Any, limit: int = 1000) -> dict[str, str]:
+def reconcile(client: PrefectApi, limit: int = 1000) -> dict[str, str]:
     """Every open case whose run crashed, failed, was cancelled or is gone runs again, with no
     operator: what a Prefect server that died mid-flight leaves behind after `kefu up`'s start-up
     catch-up has passed (issue 18). One Prefect query for the lot; returns what was done per case.
     A run still going, suspended or completed is left alone (a completed run of an open case is
     not rerun in a loop: `kefu case sync` is for a person who looked at it)."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
-
     store = runtime.store()
     cases = store.cases(status="open", limit=limit)
     done: dict[str, str] = {}
     _ours(client)
     linked = [c.flow_run_id for c in cases if c.flow_run_id]
-    runs = {str(r.id): r for r in client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=linked)), sort=FlowRunSort.ID_DESC,
-        limit=len(linked))} if linked else {}
+    runs = {r.id: r for r in client.read_flow_runs(linked)}
     for case in cases:
         run = runs.get(case.flow_run_id or "")
         if case.flow_run_id and run is not None:
@@ -256,40 +210,35 @@ def reconcile(client: Any, limit: int = 1000) -> dict[str, str]:
 _FORM_NEVER_SAVED = "schema not found"
 
 
-def _replace(client: Any, run: Any, case: CaseState) -> str:
+def _replace(client: PrefectApi, run: prefect_api.FlowRun, case: CaseState) -> str:
     """A run that can never be resumed ends (Cancelled) and runs again: the record holds every
     decision, so the run goes straight to where the case stands."""
-    from prefect.states import Cancelled
-
-    client.set_flow_run_state(run.id, Cancelled(message="its form was never saved, so it could not resume"),
-                              force=True)
+    client.cancel(run.id, "its form was never saved, so it could not resume")
     return _rerun(client, run, case, "the waiting run's form was never saved")
 
 
-def _rerun(client: Any, run: Any, case: CaseState, why: str) -> str:
+def _rerun(client: PrefectApi, run: prefect_api.FlowRun, case: CaseState, why: str) -> str:
     """Run the case's own flow run again from its start: one run per case on the ops board, however
     often it crashed. Leaving a final state for Scheduled (proposed, not forced, so Prefect's rules
     apply) clears the run's pause keys, so it waits again under the same keys; the record says
     what is done. Only if Prefect refuses does the case go on in a new run."""
-    from prefect.states import Scheduled
-
     # Its forms of the last attempt go: waiting again saves the same keys' schemas afresh.
-    while stale := client.filter_flow_run_input(run.id, key_prefix="", limit=100, exclude_keys=set()):
-        for form in stale:
-            client.delete_flow_run_input(run.id, form.key)
-    result = client.set_flow_run_state(run.id, Scheduled(message=f"{_RERUN}: {why}"))
-    if result.status.value == "ACCEPT":
+    while stale := client.forms(run.id):
+        for key in stale:
+            client.delete_form(run.id, key)
+    result = client.schedule_again(run.id, f"{_RERUN}: {why}")
+    if result.accepted:
         return f"rerun ({why})"
     start_run(case, attempt=_attempt(case))
-    return f"restarted in a new run ({why}; Prefect said: {getattr(result.details, 'reason', '') or result.status.value})"
+    return f"restarted in a new run ({why}; Prefect said: {result.reason})"
 
 
-def _decided(case: Any, state: Any) -> bool:
+def _decided(case: Any, state: prefect_api.RunState) -> bool:
     """Whether the record has moved past the step a suspended run waits at: its decision was
     recorded, but the resume never reached Prefect (it was down). Read from the case's row, not
     its events, so that a minute's check of every open case stays one query; a new round of the
     same step (a callback rebooked) is caught by `kefu case sync` or the next `kefu up`."""
-    key = state.state_details.pause_key if state.state_details else None
+    key = state.pause_key
     if not key or key.count("-") < 2 or case.step is None:
         return False
     return _waiting_at(key)[0] != case.step

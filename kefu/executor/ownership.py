@@ -9,12 +9,11 @@ another. Scale-out workers on other hosts share the database, so they share the 
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from kefu.core.refusals import InputRefused
 from kefu.db import normalise_url
+from kefu.executor.prefect_api import AlreadyExists, PrefectApi
 from kefu.settings import get_settings
 
 VARIABLE = "kefu_owner"
@@ -27,26 +26,21 @@ def identity() -> dict[str, str]:
     return {"database": database, "home": str(settings.home.resolve())}
 
 
-def claim(client: Any) -> None:
+def claim(client: PrefectApi) -> None:
     """Make the server this kefu's if nobody holds it; refuse (field ``prefect``) if another does."""
-    from prefect.client.schemas.actions import VariableCreate
-    from prefect.exceptions import ObjectAlreadyExists
-
     mine = identity()
-    held = client.read_variable_by_name(VARIABLE)
+    held = client.read_variable(VARIABLE)
     if held is None:
         try:
-            client.create_variable(VariableCreate(name=VARIABLE, value=mine))
+            client.create_variable(VARIABLE, mine)
             return
-        except ObjectAlreadyExists:  # another kefu claimed it a moment ago
-            held = client.read_variable_by_name(VARIABLE)
-    theirs = held.value if held is not None and isinstance(held.value, dict) else {}
+        except AlreadyExists:  # another kefu claimed it a moment ago
+            held = client.read_variable(VARIABLE)
+    theirs = held if isinstance(held, dict) else {}
     if theirs.get("database") == mine["database"]:
         return
-    from prefect.settings import PREFECT_API_URL
-
     raise InputRefused(
-        "prefect", f"the Prefect server at {PREFECT_API_URL.value()} belongs to another kefu (KEFU_HOME "
+        "prefect", f"the Prefect server at {client.url} belongs to another kefu (KEFU_HOME "
                    f"{theirs.get('home', '?')}, database {theirs.get('database', '?')}); this one's database is "
                    f"{mine['database']}",
         f"give this kefu a server of its own: another port, e.g. KEFU_PREFECT_PORT={get_settings().prefect_port + 1} "

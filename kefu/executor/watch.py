@@ -31,21 +31,22 @@ from kefu import runtime
 from kefu.core import clock
 from kefu.escalation import sweep
 from kefu.executor import orchestration
+from kefu.executor.prefect_api import PrefectApi
 
 SWEEP_DEPLOYMENT = "sweep/sweep"  # flows/deployments.py: the flow "sweep", its deployment "sweep"
 
 logger = logging.getLogger("kefu.watch")
 
 
-def start_sweep_if_due(client: Any, now: datetime) -> str | None:
+def start_sweep_if_due(client: PrefectApi, now: datetime) -> str | None:
     """The id of the sweep run started because a rung or an e-mail is due at ``now``; None when
     nothing is (no run). At most one run per check period, however many watchers ask."""
     if not sweep.work_due(runtime.store().engine, now):
         return None
     period = runtime.rules().escalation.sweep_check_seconds
-    run = client.create_flow_run_from_deployment(
-        orchestration.deployment_id(client, SWEEP_DEPLOYMENT), idempotency_key=f"sweep:{int(now.timestamp()) // period}")
-    return str(run.id)
+    run = client.create_flow_run(orchestration.deployment_id(client, SWEEP_DEPLOYMENT),
+                                 idempotency_key=f"sweep:{int(now.timestamp()) // period}")
+    return run.id
 
 
 SILENT_RUNS = "kefu: a flow run that stopped beating is Crashed"
@@ -93,16 +94,16 @@ def watch(stop: threading.Event) -> None:
 
     said: dict[str, str] = {}  # what the log last said of a case: a case left for a person is said once
     detecting = False
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client, PrefectApi() as api:
         while not stop.is_set():
             try:
                 if not detecting:
                     detect_silent_runs(client)
                     detecting = True
-                started = start_sweep_if_due(client, clock.now())
+                started = start_sweep_if_due(api, clock.now())
                 if started:
                     logger.info("sweep run %s started: something is due", started)
-                for case_id, what in orchestration.reconcile(client).items():
+                for case_id, what in orchestration.reconcile(api).items():
                     if said.get(case_id) != what:
                         logger.warning("%s: %s", case_id, what)
                     said[case_id] = what

@@ -73,7 +73,6 @@ def seeded(module_kefu_env):
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(orchestration, "_client", down)
-        monkeypatch.setattr(orchestration, "_answering_client", down)
         ids = []
         for args in (["complaint", "open", "--name", "张伟", "--phone", "13800138000", "--channel", "phone",
                       "--content", "快递送错了"],

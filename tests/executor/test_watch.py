@@ -4,7 +4,6 @@ minute put 1,440 sweep runs a day on the ops board, nearly all finding nothing).
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from people import signed_in
 
@@ -12,6 +11,7 @@ from kefu import runtime
 from kefu.core import clock
 from kefu.escalation import mail
 from kefu.executor import watch
+from kefu.executor.prefect_api import FlowRun, RunState
 
 
 class FakePrefect:
@@ -20,13 +20,13 @@ class FakePrefect:
     def __init__(self) -> None:
         self.created: list[str] = []
 
-    def read_deployment_by_name(self, name: str) -> SimpleNamespace:
+    def deployment_id(self, name: str) -> str:
         assert name == "sweep/sweep"
-        return SimpleNamespace(id="sweep-deployment")
+        return "sweep-deployment"
 
-    def create_flow_run_from_deployment(self, deployment_id: str, *, idempotency_key: str) -> SimpleNamespace:
+    def create_flow_run(self, deployment_id: str, idempotency_key: str) -> FlowRun:
         self.created.append(idempotency_key)
-        return SimpleNamespace(id=f"run-{len(self.created)}")
+        return FlowRun(f"run-{len(self.created)}", None)
 
 
 def _queue_mail() -> None:
@@ -60,22 +60,23 @@ def test_a_due_email_starts_one_sweep_run_per_check_period(kefu_env):
 # -- reconcile: open cases whose runs ended run again, a bounded number of times ------------------
 
 class _Runs:
-    """Prefect's answer to reconcile's one query: the runs by id, as a sync client gives them."""
+    """Prefect's answer to reconcile's one query (the runs by id) and to its states of a run."""
 
-    def __init__(self, runs: list[SimpleNamespace]) -> None:
-        self.runs = runs
+    def __init__(self, runs: list[tuple[FlowRun, list[str]]]) -> None:
+        self.runs = dict((run.id, (run, messages)) for run, messages in runs)
 
-    def read_flow_runs(self, **_: object) -> list[SimpleNamespace]:
-        return self.runs
+    def read_flow_runs(self, run_ids: list[str]) -> list[FlowRun]:
+        return [self.runs[i][0] for i in run_ids if i in self.runs]
 
-    def read_flow_run_states(self, run_id: str) -> list[SimpleNamespace]:
-        run = next(r for r in self.runs if r.id == run_id)
-        return [SimpleNamespace(message=m) for m in run.messages]
+    def read_states(self, run_id: str) -> list[RunState]:
+        return [RunState("SCHEDULED", "Scheduled", message=m) for m in self.runs[run_id][1]]
 
 
-def _state(name: str, final: bool, completed: bool = False) -> SimpleNamespace:
-    return SimpleNamespace(name=name, is_final=lambda: final, is_completed=lambda: completed,
-                           is_paused=lambda: name == "Suspended", state_details=SimpleNamespace(pause_key="judgement-1-0"))
+_TYPES = {"Crashed": "CRASHED", "Suspended": "PAUSED", "Completed": "COMPLETED", "Failed": "FAILED"}
+
+
+def _state(name: str) -> RunState:
+    return RunState(_TYPES[name], name, pause_key="judgement-1-0" if name == "Suspended" else None)
 
 
 def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forever(kefu_env, monkeypatch):
@@ -90,15 +91,13 @@ def test_reconcile_runs_again_only_the_open_cases_whose_runs_ended_and_not_forev
     store, rules = runtime.store(), runtime.rules()
     ids = [complaints.register_contact(store, rules, ContactRegistration(
         name=f"客户{n}", phone="13812345678", channel="phone", content="快递送错了")).case_id for n in range(4)]
-    states = [_state("Crashed", True), _state("Suspended", False), _state("Completed", True, completed=True),
-              _state("Failed", True)]
+    states = [_state("Crashed"), _state("Suspended"), _state("Completed"), _state("Failed")]
     runs = []
     for n, (case_id, state) in enumerate(zip(ids, states)):
         run_id = f"00000000-0000-4000-8000-00000000000{n}"
         casework.link_flow_run(store, rules, case_id, run_id)
         reruns = [f"{orchestration._RERUN}: its run had ended"] * (orchestration.RERUNS if n == 3 else 0)
-        runs.append(SimpleNamespace(id=run_id, state=state, run_count=7,
-                                    messages=["Resumed", *reruns, "Run resumed"]))
+        runs.append((FlowRun(run_id, state), ["Resumed", *reruns, "Run resumed"]))
     caught_up: list[str] = []
     monkeypatch.setattr(orchestration, "_ours", lambda client: None)
     monkeypatch.setattr(orchestration, "catch_up", lambda state: caught_up.append(state.case_id) or "rerun")
@@ -132,9 +131,7 @@ def test_reconcile_resumes_a_run_whose_decision_is_recorded_but_whose_resume_nev
     for n, case_id in enumerate(ids):
         run_id = f"00000000-0000-4000-8000-00000000001{n}"
         casework.link_flow_run(store, rules, case_id, run_id)
-        waiting = SimpleNamespace(name="Suspended", is_final=lambda: False, is_completed=lambda: False,
-                                  is_paused=lambda: True, state_details=SimpleNamespace(pause_key="judgement-1-0"))
-        runs.append(SimpleNamespace(id=run_id, state=waiting, run_count=1, messages=[]))
+        runs.append((FlowRun(run_id, _state("Suspended")), []))
     caught_up: list[str] = []
     monkeypatch.setattr(orchestration, "_ours", lambda client: None)
     monkeypatch.setattr(orchestration, "catch_up", lambda state: caught_up.append(state.case_id) or "resumed")
