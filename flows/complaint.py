@@ -37,6 +37,7 @@ async def complaint(case_id: str) -> str:
     #    at once, and a major or crisis complaint goes upward at once.
     if "acknowledgement" not in case.notices:
         acknowledge_complaint(case_id)
+        deliver_outbox()  # the customer hears now (unless it is their rest time), not at the next sweep
     if case.severity in runtime.rules().complaint.notify_at_intake and not complaint_of(case).notifications:
         request_manager_notification(case_id)
         deliver_outbox()  # the manager hears now, not at the next sweep

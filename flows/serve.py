@@ -64,14 +64,19 @@ def main(limit: int = 16) -> None:
     with PrefectApi() as client:  # never serve another kefu's deployments
         ownership.claim(client)
     runner = Runner(pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS)
+    from prefect.schedules import Cron
+
+    from kefu import runtime
+
+    rules = runtime.rules()
     for deployment in DEPLOYMENTS:
         flow = getattr(importlib.import_module(deployment.module), deployment.function)
         # ``add_flow`` (not ``serve(*deployments())``/``add_deployment``) registers the flow object
         # with the runner, so a run starts through ``run_flow_in_subprocess`` (the fork server
         # above) instead of a ``python -m prefect.engine`` subprocess that imports and loads
         # everything again; the deployment on the server is the same.
-        runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), cron=deployment.cron,
-                        interval=deployment.interval)
+        runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), interval=deployment.interval,
+                        schedules=[Cron(*deployment.schedule(rules))] if deployment.schedule else None)
     from kefu.executor import watch as kefu_watch
 
     # A sweep run only when something is due; a case whose run crashed runs again.

@@ -53,6 +53,7 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             SQLModel.metadata.create_all(engine)
+            _add_new_columns(engine)
             return
         except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
             if ("already exists" not in str(exc) and "duplicate" not in str(exc).lower()) or attempt == attempts - 1:
@@ -68,3 +69,24 @@ def current_engine() -> Engine:
     from kefu.settings import get_settings
 
     return engine_for(get_settings().resolved_database_url)
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """A column kefu added to a table since the database was made (create_all only makes missing
+    tables) is added with its server default, so an older kefu.db keeps working after an upgrade;
+    a new column without one would need a migration of its own and is refused here."""
+    inspector = sa.inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if column.server_default is None and not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name} is new and has no default: it needs a migration")
+            kind = column.type.compile(dialect=engine.dialect)
+            default = f" DEFAULT '{column.server_default.arg}'" if column.server_default is not None else ""
+            null = "" if column.nullable else " NOT NULL"
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}{null}'))

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     mail_from: str = "kefu@localhost"
     mail_from_name: str = "kefu 客服"
     outbox_dir: Path | None = None
+    # Customer SMS through the department's gateway, chat messages through its webhook (kefu.escalation.channels);
+    # the tokens never from a file in the repo: here or the Prefect Secret blocks kefu-sms-token / kefu-chat-token.
+    sms_url: str | None = None
+    sms_token: SecretStr | None = None
+    chat_webhook_url: str | None = None
+    chat_token: SecretStr | None = None
     prefect_port: int = 4200
     # Where ops open the dashboard and where the CLI reaches Prefect; PREFECT_API_URL wins if set.
     prefect_api_url: str | None = None

@@ -223,6 +223,22 @@ def plain(value: str) -> str:
     return value
 
 
+EMAIL_PATTERN = r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$"
+
+
+def zone_name(value: str | None) -> str | None:
+    """An IANA time zone name a person gives (a customer's zone), or a ValueError saying what to write."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or Europe/Rome") from None
+    return value
+
+
 def aware(value: datetime | None, example: str = "2026-11-23T09:30:00+08:00") -> datetime | None:
     """A time a person gives must say its UTC offset (business times are never guessed)."""
     if value is not None and value.tzinfo is None:

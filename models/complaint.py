@@ -14,7 +14,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.case import PHONE_PATTERN, CaseState, EventType, Fold, RecordedEvent, StaffInput, aware, plain, text
+from models.case import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    CaseState,
+    EventType,
+    Fold,
+    RecordedEvent,
+    StaffInput,
+    aware,
+    plain,
+    text,
+    zone_name,
+)
 
 PROCESS, CONTACT = "complaint", "contact"
 
@@ -174,6 +186,11 @@ class ContactRegistration(BaseModel):
 
     name: str = Field(description="投诉人 / Complainant", min_length=1, max_length=200)
     phone: str = Field(description="联系电话 / Contact phone", pattern=PHONE_PATTERN)
+    # How the customer is reached besides their phone, and in which zone their rest hours lie
+    # (kefu.core.customer_messages: without one, the phone number's zone, else the department's).
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_PATTERN,
+                              description="电子邮箱 / E-mail address (optional)")
+    timezone: str | None = Field(default=None, description="所在时区 / The customer's time zone (optional)")
     channel: str = Field(description="渠道 / Channel")
     content: str = Field(description="投诉内容 / What the customer said", max_length=4000)
     received_at: datetime | None = Field(default=None, description="投诉时间 / When it was received")
@@ -188,6 +205,7 @@ class ContactRegistration(BaseModel):
     _content = field_validator("content")(classmethod(lambda cls, v: plain(text(v))))
     _name = field_validator("name")(classmethod(lambda cls, v: plain(v)))
     _aware = field_validator("received_at")(classmethod(lambda cls, v: aware(v)))
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: zone_name(v)))
 
 
 class AnswerInput(StaffInput):

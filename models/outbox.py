@@ -1,6 +1,7 @@
-"""The mail outbox: every e-mail kefu sends is first a row here, written in the same
-transaction as the thing that caused it (a sweep's escalation, an intake), then delivered
-by :func:`kefu.escalation.mail.deliver_due`. See kefu/escalation/mail.py for the delivery guarantees."""
+"""The outbox: every message kefu sends (an e-mail to staff, a customer's e-mail, SMS or chat
+message) is first a row here, written in the same transaction as the thing that caused it (a
+sweep's escalation, an intake, a customer notice), then delivered by
+:func:`kefu.escalation.mail.deliver_due`. See kefu/escalation/mail.py for the delivery guarantees."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The idempotency key of what caused the mail, e.g. "escalation-digest:<sweep>:<staff>".
     key: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    # email, sms or chat (kefu.escalation.channels); a database from before customer messages
+    # gets the column with its rows as e-mail (kefu.db adds a missing column with its default).
+    channel: str = Field(default="email", max_length=10, sa_column_kwargs={"server_default": "email"})
+    # E-mail addresses, or the one phone number / chat id of a customer message.
     to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     subject: str = Field(max_length=500)
     text: str = Field(sa_column=Column(sa.Text, nullable=False))

@@ -31,12 +31,16 @@ def test_imports_point_one_way_and_processes_do_not_import_each_other():
 
 def test_prefect_yaml_deploys_what_the_runner_serves():
     """One declaration per deployment (the process list, and flows/serve.py's own): prefect.yaml
-    for a work pool says the same — entrypoints, schedules, tags."""
+    for a work pool says the same — entrypoints, schedules (as the shipped config times them, in
+    the department's zone), tags."""
+    from kefu.processes import load_rules
+
+    rules = load_rules(REPO / "config")
     declared = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
     shipped = {d["name"]: (d["entrypoint"], tuple(d.get("tags", [])),
-                           next((s.get("cron") for s in d.get("schedules", [])), None),
+                           next(((s["cron"], s.get("timezone")) for s in d.get("schedules", []) if "cron" in s), None),
                            next((s.get("interval") for s in d.get("schedules", [])), None)) for d in declared}
-    served = {d.name: (d.flow, d.tags, d.cron, d.interval) for d in DEPLOYMENTS}
+    served = {d.name: (d.flow, d.tags, d.schedule(rules) if d.schedule else None, d.interval) for d in DEPLOYMENTS}
     assert shipped == served
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from kefu import processes
-from kefu.core.rules import Rules, version_of
+from kefu.core.rules import Rules, upgrade_older_folder, version_of
 from models.records import ConfigSnapshot
 
 
@@ -43,4 +43,5 @@ def _rules_of(_url: str, engine: Engine, version: str) -> Rules:
         path.write_text(text, encoding="utf-8")
     if version_of(directory) != version:
         raise VersionNotOnRecord(f"{version} (its snapshot was altered: the files hash to {version_of(directory)})")
+    upgrade_older_folder(directory)  # after the check: the snapshot is what was recorded
     return processes.load_rules(directory)

@@ -87,6 +87,7 @@ def config_show(as_json: bool = JsonOpt) -> None:
     rules = runtime.rules()
     data = {"directory": str(rules.directory), "version": rules.version,
             "department": rules.department.model_dump(),
+            "customer_messages": rules.customer_messages.model_dump(mode="json"),
             **{name: section.model_dump(mode="json") for name, section in rules.sections.items()}}
     import yaml
 

@@ -27,6 +27,10 @@ def complaint_open(
     phone: str = typer.Option(..., "--phone", help="Contact phone."),
     channel: str = typer.Option(..., "--channel", help="phone, in_person, fax, chat, email, sms, web."),
     content: str = typer.Option(..., "--content", help="What the customer said 投诉内容."),
+    email: Optional[str] = typer.Option(None, "--email", help="The customer's e-mail address: messages go there "
+                                        "when customer_messages.yaml ways allow e-mail for the channel."),
+    timezone: Optional[str] = typer.Option(None, "--timezone", help="The customer's IANA time zone (default: the "
+                                           "phone number's, else the department's): no message in their rest hours."),
     kind: Optional[str] = typer.Option(None, "--kind", help="consultation, query or complaint (default: classified)."),
     severity: Optional[str] = typer.Option(None, "--severity", help="general, major or crisis (default: classified)."),
     member: bool = typer.Option(False, "--member", help="The customer is a member."),
@@ -42,7 +46,8 @@ def complaint_open(
         raise BadInput("at", f"{received_at!r} is not a time", FIELD_FIXES["received_at"]) from None
     verified = caller()
     try:
-        reg = ContactRegistration(name=name, phone=phone, channel=channel, content=content, kind=kind,
+        reg = ContactRegistration(name=name, phone=phone, email=email, timezone=timezone, channel=channel,
+                                  content=content, kind=kind,
                                   severity=severity, member=member, order_ref=order, received_at=at, by=by or verified.staff)
     except ValidationError as exc:
         raise refusal_from_validation(exc, FIELD_FIXES) from None

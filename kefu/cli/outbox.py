@@ -16,13 +16,14 @@ from kefu.cli.support import BadInput, JsonOpt, command, emit, local_iso
 from models.outbox import FAILED, PENDING, SENDING, STATUSES, OutboxMessage
 
 outbox_app = typer.Typer(
-    invoke_without_command=True, help="Outgoing e-mail 待发邮件: list what is pending or failed; retry.",
+    invoke_without_command=True,
+    help="Outgoing messages 待发消息 (staff e-mail; customers' e-mail, SMS, chat): list what is pending or failed; retry.",
 )
 
 
 def _row(m: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": m["id"], "key": m["key"], "to": list(m["to"]), "subject": m["subject"], "status": m["status"],
+        "id": m["id"], "key": m["key"], "channel": m["channel"], "to": list(m["to"]), "subject": m["subject"], "status": m["status"],
         "attempts": m["attempts"], "last_error": m["last_error"], "next_attempt_at": local_iso(m["next_attempt_at"]),
         "created_at": local_iso(m["created_at"]), "sent_at": local_iso(m["sent_at"]), "message_id": m["message_id"],
     }
@@ -40,15 +41,16 @@ def _list(status: str | None) -> list[dict[str, Any]]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
-        return "outbox empty: nothing pending or failed 没有待发邮件"
+        return "outbox empty: nothing pending or failed 没有待发消息"
     lines = []
     for r in rows:
         parked = r["status"] == FAILED and r["next_attempt_at"] is None
         nxt = "parked: run `kefu outbox retry`" if parked else r["next_attempt_at"] or "-"
-        lines.append(f"#{r['id']}  {r['status']:<7}  attempts {r['attempts']}  next {nxt}")
+        lines.append(f"#{r['id']}  {r['channel']:<5}  {r['status']:<7}  attempts {r['attempts']}  next {nxt}")
         lines.append(f"    key      {r['key']}")
         lines.append(f"    to       {', '.join(r['to'])}")
-        lines.append(f"    subject  {r['subject']}")
+        if r["subject"]:
+            lines.append(f"    subject  {r['subject']}")
         if r["last_error"]:
             lines.append(f"    error    {r['last_error']}")
     return "\n".join(lines)

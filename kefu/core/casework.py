@@ -13,7 +13,7 @@ from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 from sqlmodel import Session
 
-from kefu.core import clock, deadlines
+from kefu.core import clock, customer_messages, deadlines
 from kefu.core.identity import SYSTEM
 from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules
@@ -37,10 +37,27 @@ def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseS
             return state  # already recorded: the step ran before
         events = events + (follow(rules, state, events) if follow else []) + _clock_moves(rules, state, events)
         try:
-            return store.append(state, events, rules.version, also)
+            return store.append(state, events, rules.version, _with_customer_messages(rules, case_id, events, also))
         except ConcurrentChange:
             continue
     raise ConcurrentChange(f"{case_id} kept changing while recording; try again")
+
+
+def _with_customer_messages(rules: Rules, case_id: str, events: list[NewEvent],
+                            also: Callable[[Session, CaseState], None] | None) -> Callable[[Session, CaseState], None] | None:
+    """``also``, and the outbox rows of the customer messages among ``events``: a message is
+    queued in the transaction that records it, or neither happens (the transactional outbox)."""
+    notices = [e for e in events if e.type == EventType.CUSTOMER_NOTIFIED]
+    if not notices:
+        return also
+
+    def write(session: Session, state: CaseState) -> None:
+        for event in notices:
+            customer_messages.queue(session, rules, case_id, event)
+        if also is not None:
+            also(session, state)
+
+    return write
 
 
 def step_deadlines(human_steps: Collection[str], case_wide: Mapping[str, Sequence[str]] | None = None) -> Follow:

@@ -63,14 +63,15 @@ class HumanStep:
 @dataclass(frozen=True)
 class Deployment:
     """A Prefect deployment: ``flow`` is its entrypoint as prefect.yaml writes it
-    (``flows/complaint.py:complaint``); a schedule (cron in UTC, or every ``interval`` seconds)
-    makes it run by itself. The runner (flows/serve.py) and prefect.yaml deploy the same."""
+    (``flows/complaint.py:complaint``); a schedule makes it run by itself: ``schedule`` gives
+    (cron, IANA zone) from the rules (a time of day is an "our choice" of config), or every
+    ``interval`` seconds. The runner (flows/serve.py) and prefect.yaml deploy the same."""
 
     name: str
     flow: str
     description: str
     tags: tuple[str, ...] = ()  # a process's deployments get its tag (kefu.processes.deployments)
-    cron: str | None = None
+    schedule: Callable[["Rules"], tuple[str, str]] | None = None
     interval: int | None = None
 
     @property

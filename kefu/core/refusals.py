@@ -11,6 +11,8 @@ from pydantic import ValidationError
 FIELD_FIXES = {
     "by": "give your staff id (see `kefu staff`)",
     "phone": "give the customer's phone number in digits, e.g. 13812345678 or +86 138 1234 5678",
+    "email": "give the customer's e-mail address as name@host.domain, or leave it out",
+    "timezone": "give an IANA time zone such as Asia/Shanghai or Europe/Rome, or leave it out (the phone number's zone is used)",
 }
 
 

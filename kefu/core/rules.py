@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from kefu.core.calendar import BusinessCalendar, CalendarConfig
 from kefu.core.config import ConfigError, Strict, known_zone, unique
+from kefu.core.customer_messages import CustomerMessageRules
 from kefu.core.policies import Allowance, EscalationRules, SlaRules
 
 if TYPE_CHECKING:
@@ -131,9 +132,11 @@ class Rules:
     process's section is an attribute named after it (``rules.order``)."""
 
     def __init__(self, directory: Path, version: str, department: DepartmentRules, calendars: CalendarRules,
-                 sla: SlaRules, escalation: EscalationRules, sections: dict[str, BaseModel]) -> None:
+                 sla: SlaRules, escalation: EscalationRules, customer_messages: CustomerMessageRules,
+                 sections: dict[str, BaseModel]) -> None:
         self.directory, self.version = directory, version
         self.department, self.calendars, self.sla, self.escalation = department, calendars, sla, escalation
+        self.customer_messages = customer_messages
         self.sections = sections
         self._calendars: dict[str, BusinessCalendar] = {}
 
@@ -179,6 +182,7 @@ _SHARED: dict[str, type[BaseModel]] = {
     "calendar.yaml": CalendarRules,
     "sla.yaml": SlaRules,
     "escalation.yaml": EscalationRules,
+    "customer_messages.yaml": CustomerMessageRules,
 }
 
 
@@ -254,7 +258,9 @@ def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
     version = version_of(directory)
     rules = Rules(directory=directory, version=version, department=parsed["department.yaml"],  # type: ignore[arg-type]
                   calendars=parsed["calendar.yaml"], sla=parsed["sla.yaml"],  # type: ignore[arg-type]
-                  escalation=parsed["escalation.yaml"], sections=sections)  # type: ignore[arg-type]
+                  escalation=parsed["escalation.yaml"],  # type: ignore[arg-type]
+                  customer_messages=parsed["customer_messages.yaml"], sections=sections)  # type: ignore[arg-type]
+    _check_customer_messages(rules)
     _check_deadline_rules(rules, processes)
     _check_deputies(rules, processes)
     _check_labels(rules, processes)
@@ -266,6 +272,33 @@ def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
     if directory not in folders:
         folders.append(directory)
     return rules
+
+
+# What kefu added to its config files since older snapshots, with the value an older folder gets:
+# the file, or the top-level key, as shipped today (none of them changes what an older case's
+# replay recomputes). 3 Dec 2026: customer_messages.yaml (the customer's quiet hours moved there
+# from callback.yaml) and callback.yaml selection_at (a time of day that was code).
+_ADDED_SINCE = {"customer_messages.yaml": None, "callback.yaml": ("selection_at",)}
+
+
+def upgrade_older_folder(directory: Path) -> None:
+    """Bring a config folder an older kefu wrote (a snapshot replay reads back) to today's files,
+    the rules it held unchanged (``_ADDED_SINCE``)."""
+    from kefu.settings import REPO_ROOT
+
+    callback, messages = directory / "callback.yaml", directory / "customer_messages.yaml"
+    held = _read_yaml(callback) if callback.is_file() else None
+    if not isinstance(held, dict):
+        return  # not a folder kefu wrote: its load says what is wrong
+    shipped = {name: _read_yaml(REPO_ROOT / "config" / name) for name in _ADDED_SINCE}
+    if not messages.exists():
+        added = shipped["customer_messages.yaml"]
+        if "quiet_hours" in held:
+            added["quiet_hours"] = held.pop("quiet_hours")
+        messages.write_text(yaml.safe_dump(added, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for key in _ADDED_SINCE["callback.yaml"]:
+        held.setdefault(key, shipped["callback.yaml"][key])
+    callback.write_text(yaml.safe_dump(held, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _parse(path: Path, model: type[BaseModel]) -> BaseModel:
@@ -294,6 +327,22 @@ def _check_labels(rules: Rules, processes: Sequence["Process"]) -> None:
             raise ConfigError(str(rules.directory / "department.yaml"), f"labels.{category}",
                               f"no Chinese label for {missing}",
                               f"add each under labels.{category}, e.g. {missing[0]}: <中文>")
+
+
+def _check_customer_messages(rules: Rules) -> None:
+    """customer_messages.yaml against the other files: its holidays' calendar, its templates."""
+    import jinja2
+
+    file, messages = str(rules.directory / "customer_messages.yaml"), rules.customer_messages
+    calendars = list(rules.calendars.calendars)
+    if messages.quiet_hours.holidays_of is not None and messages.quiet_hours.holidays_of not in calendars:
+        raise ConfigError(file, "quiet_hours.holidays_of", f"unknown calendar {messages.quiet_hours.holidays_of!r}",
+                          f"use one of {calendars} from calendar.yaml")
+    for key in ("email_subject", "sms_body", "chat_body"):
+        try:
+            jinja2.Environment().parse(getattr(messages, key))
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(file, key, f"not a valid template ({exc.message})", "fix the jinja2 syntax") from None
 
 
 def _check_deputies(rules: Rules, processes: Sequence["Process"]) -> None:

@@ -109,7 +109,7 @@ def scripts() -> list[Script]:
                        ("zhao.lei", "大促后积压导致漏排，已补偿并道歉", ["大促期间每日核对未揽收订单", "超过承诺时效自动提醒客服"])),
             ("complaint", "general")),
         Script("consultation", {
-            "name": "Emily Carter", "phone": "+1 415 555 0142", "channel": "email",
+            "name": "Emily Carter", "phone": "+1 415 555 0142", "channel": "email", "email": "emily.carter@example.com",
             "content": "Can I change the delivery address after the order has shipped? 请问已发货的订单能改地址吗？"},
             [Act(Step.ANSWER, {"answer": "已发货订单可联系快递改派：请在物流详情页点“修改地址”，或回复本邮件告知新地址，我们代为申请。"
                                          " Shipped orders can be redirected: use 'Change address' on the tracking page,"
@@ -129,7 +129,8 @@ def scripts() -> list[Script]:
                        refused_approver="liu.yang"),
             ("complaint", "major")),
         Script("rejected_then_accepted", {
-            "name": "Michael Brown", "phone": "+1 312 555 0199", "channel": "email", "order_ref": "WEB-20261112-10774",
+            "name": "Michael Brown", "phone": "+1 312 555 0199", "channel": "email", "email": "m.brown@example.com",
+            "order_ref": "WEB-20261112-10774",
             "content": "Credit card — Billing disputes: I was charged twice for the same order at checkout "
                        "and nobody has refunded the second charge. 同一订单被扣款两次。"},
             _complaint(("wang.fang", True, "finance", "支付网关对账显示同一订单两笔扣款：重复扣款属实"),

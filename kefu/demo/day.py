@@ -89,7 +89,8 @@ def run(as_json: bool) -> None:
         summary = {"cases": complaint.summary_rows(day, executor), "elapsed_seconds": round(time.monotonic() - started, 1),
                    "dashboard_url": settings.dashboard_url, "kefu_home": str(settings.home.resolve()),
                    "problems": problems, "escalations": escalations, "callbacks": called_back,
-                   "orders": order.run(say, problems), "audit": _audit(say, problems),
+                   "orders": order.run(say, problems), "customer_messages": _customer_messages(),
+                   "audit": _audit(say, problems),
                    # Issued for whoever tries the dashboard's forms after the demo (shown once, here).
                    "dashboard_pins": staff.dashboard_pins()}
     finally:
@@ -100,6 +101,25 @@ def run(as_json: bool) -> None:
         _print_summary(summary)
     if problems:
         raise SystemExit(1)
+
+
+def _customer_messages() -> dict[str, dict[str, int]]:
+    """What the day's customers were sent, by way: delivered, and held for their quiet hours."""
+    import sqlalchemy as sa
+
+    from kefu.core import clock
+    from kefu.db import current_engine
+    from models.outbox import SENT, OutboxMessage
+
+    c = OutboxMessage.__table__.c
+    counts: dict[str, dict[str, int]] = {}
+    with current_engine().connect() as conn:
+        for way, status, due in conn.execute(sa.select(c.channel, c.status, c.next_attempt_at).where(
+                c.key.startswith("customer:"))):
+            held = status != SENT and due is not None and clock.as_utc(due) > clock.now()
+            bucket = counts.setdefault(way, {"sent": 0, "held": 0, "other": 0})
+            bucket["sent" if status == SENT else "held" if held else "other"] += 1
+    return counts
 
 
 def _audit(say: Callable[[str], None], problems: list[str]) -> dict[str, Any]:
@@ -145,6 +165,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
               f"{esc['business_days']} days of business time; {len(esc['messages'])} e-mails in {esc['outbox_dir']}")
         for message in esc["messages"][-4:]:
             print(f"  {message['file']}  to {message['to']}: {message['subject']}")
+    told = summary.get("customer_messages") or {}
+    if told:
+        ways = "; ".join(f"{way}: {n['sent']} delivered" + (f", {n['held']} held until the customer's quiet hours end"
+                                                           if n["held"] else "") for way, n in sorted(told.items()))
+        print(f"\nCustomers told 客户通知 ({ways}): e-mails as .eml, SMS and chat as .json in {esc.get('outbox_dir', 'the outbox')}"
+              " (with KEFU_SMTP_URL, KEFU_SMS_URL and KEFU_CHAT_WEBHOOK_URL they go out for real)")
     for problem in summary["problems"]:
         print(f"PROBLEM: {problem}")
     first = rows[0]["case_id"] if rows else "<id>"

@@ -1,6 +1,6 @@
-"""E-mail through a transactional outbox.
+"""E-mail (and every other message) through a transactional outbox.
 
-**Enqueue.** :func:`enqueue` adds a row to ``kefu_outbox`` inside the caller's open
+**Enqueue.** :func:`enqueue` (kefu.core.outbox) adds a row to ``kefu_outbox`` inside the caller's open
 transaction, so the thing that caused the mail (an escalation sweep, an intake) and the
 mail commit together or not at all. The row's ``key`` is the idempotency key of its cause:
 enqueueing the same key again adds nothing (INSERT … ON CONFLICT DO NOTHING on SQLite and
@@ -58,10 +58,10 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from kefu.core import clock
+from kefu.core import clock, outbox
 from kefu.core.texts import environment
 from kefu.settings import get_settings
-from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from models.outbox import FAILED, SENDING, SENT, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -76,30 +76,15 @@ SECRET_BLOCK = "kefu-smtp-password"
 
 def enqueue(session: Session, *, key: str, to: list[str] | tuple[str, ...], subject: str,
             text: str, html: str) -> bool:
-    """Add a message in the caller's open transaction; False if ``key`` was already queued.
-
-    Does not commit: the caller's commit sends the mail on its way, its rollback cancels it."""
+    """Add an e-mail to staff in the caller's open transaction; False if ``key`` was already
+    queued (:func:`kefu.core.outbox.put`)."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError(f"{key}: a message needs at least one recipient")
     for address in recipients:
         if not isinstance(address, str) or not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
             raise ValueError(f"{key}: {address!r} is not a plain e-mail address (write name@host)")
-    subject = " ".join(subject.split())  # one line: no header injection, no folding surprises
-    now = clock.now()
-    values = dict(key=key, to=recipients, subject=subject, text=text, html=html, status=PENDING,
-                  attempts=0, next_attempt_at=now, created_at=now)
-    table = OutboxMessage.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - kefu runs on SQLite and PostgreSQL
-        raise RuntimeError(f"kefu's outbox does not support {dialect}")
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    # RETURNING, not rowcount: with an implicit RETURNING the driver's rowcount is unreliable.
-    return session.execute(statement.returning(table.c.id)).first() is not None
+    return outbox.put(session, key=key, channel="email", to=recipients, subject=subject, text=text, html=html)
 
 
 # -- the message --------------------------------------------------------------------------------
@@ -114,6 +99,7 @@ class OutgoingMail:
     html: str
     message_id: str
     created_at: datetime
+    channel: str = "email"  # the way it goes: email, sms or chat (kefu.escalation.channels)
 
 
 def message_id_for(row_id: int, key: str) -> str:
@@ -301,7 +287,8 @@ def _claim(engine: Engine, limit: int) -> tuple[str, list[OutgoingMail]]:
                 conn.execute(table.update().where(c.id == row["id"]).values(message_id=message_id))
             claimed.append(OutgoingMail(id=row["id"], key=row["key"], to=list(row["to"]),
                                         subject=row["subject"], text=row["text"], html=row["html"],
-                                        message_id=message_id, created_at=row["created_at"]))
+                                        message_id=message_id, created_at=row["created_at"],
+                                        channel=row["channel"]))
     return token, claimed
 
 

@@ -81,18 +81,34 @@ def configure_prefect() -> None:
         os.environ.setdefault(key, value)
 
 
-def smtp_password() -> str:
-    """The SMTP password from the Prefect Secret block (when KEFU_SMTP_PASSWORD is not set)."""
+def secret(block: str) -> str:
+    """A secret from its Prefect Secret block (when its KEFU_* variable is not set)."""
     from prefect.blocks.system import Secret
 
+    return Secret.load(block).get()
+
+
+def smtp_password() -> str:
+    """The SMTP password from the Prefect Secret block (when KEFU_SMTP_PASSWORD is not set)."""
     from kefu.escalation.mail import SECRET_BLOCK
 
-    return Secret.load(SECRET_BLOCK).get()
+    return secret(SECRET_BLOCK)
 
 
 def mail_transport() -> "Transport":
-    """Where the outbox delivers: SMTP (its password from the environment or the Prefect Secret
-    block) when KEFU_SMTP_URL is set, else files."""
+    """Where the outbox delivers, by each message's way: e-mail by SMTP (its password from the
+    environment or the Prefect Secret block) when KEFU_SMTP_URL is set, else files; SMS and chat
+    by the gateways KEFU_SMS_URL and KEFU_CHAT_WEBHOOK_URL name (their tokens likewise), else
+    files (kefu.escalation.channels)."""
+    from kefu import runtime
+    from kefu.escalation.channels import channels_from_settings
     from kefu.escalation.mail import transport_from_settings
 
-    return transport_from_settings(secret=smtp_password)
+    def token(block: str) -> str | None:
+        try:
+            return secret(block)
+        except Exception:  # no such block: the gateway is called without a token
+            return None
+
+    return channels_from_settings(transport_from_settings(secret=smtp_password), runtime.rules().customer_messages,
+                                  get_settings().resolved_outbox_dir, secret=token)

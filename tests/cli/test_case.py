@@ -38,3 +38,22 @@ def test_case_show_says_what_was_decided_on_each_line():
     events = json.loads(invoke(["case", "show", case_id, "--json"]).stdout)["events"]
     judged = next(e for e in events if e["type"] == "complaint.judged")
     assert judged["verified"] == "cli-token" and judged["said"].startswith("判定")
+
+
+def test_the_intake_records_the_customers_zone_and_where_it_came_from():
+    """Given (--timezone), else the phone number's (phonenumbers), else the department's."""
+    import json
+
+    from offline_cli import invoke
+
+    from kefu import runtime
+
+    given = json.loads(invoke(["complaint", "open", "--name", "张三", "--phone", "13812345678", "--channel", "email", "--content", "送错了", "--email", "zhang@example.cn",
+                            "--timezone", "Europe/Rome", "--json"]).stdout)
+    by_phone = json.loads(invoke(["complaint", "open", "--name", "Mario", "--phone", "+39 06 1234 5678",
+                                 "--channel", "phone", "--content", "consegna in ritardo", "--json"]).stdout)
+    store = runtime.store()
+    intake = store.state(given["case_id"]).intake
+    assert (intake["timezone"], intake["timezone_from"], intake["email"]) == ("Europe/Rome", "given", "zhang@example.cn")
+    assert store.state(by_phone["case_id"]).intake["timezone"] == "Europe/Rome"
+    assert store.state(by_phone["case_id"]).intake["timezone_from"] == "phone"

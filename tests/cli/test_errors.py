@@ -84,6 +84,18 @@ def test_an_unknown_channel_is_refused_with_the_channels_to_use():
     assert runtime.store().cases() == []
 
 
+@pytest.mark.parametrize("option, value, field, fix", [
+    ("--email", "zhang.at.example.cn", "email", "name@host.domain"),
+    ("--timezone", "Asia/Beijing", "timezone", "IANA time zone"),
+])
+def test_a_customer_address_or_zone_that_cannot_reach_them_is_refused_with_the_fix(option, value, field, fix):
+    """Issue 12: the intake's e-mail and zone decide how and when the customer hears from us; a
+    wrong one is refused at intake (nothing recorded), not found out when a message bounces."""
+    result = kefu(*OPEN, "--channel", "email", "--content", "送错了", option, value)
+    assert_refused(result, field, fix)
+    assert runtime.store().cases() == []
+
+
 def test_empty_content_is_refused():
     result = kefu(*OPEN, "--channel", "phone", "--content", "   ")
     message = assert_refused(result, "content", "what the customer said")
@@ -214,7 +226,7 @@ def test_config_show_has_every_process_section():
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"department", "complaint", "callback", "order"} <= set(data)
-    assert data["callback"]["quiet_hours"]["daily"] and data["order"]["chain"]["payment"]
+    assert data["customer_messages"]["quiet_hours"]["daily"] and data["order"]["chain"]["payment"]
 
 
 @pytest.mark.parametrize("field, value", [("--name", "张\u202e三"), ("--content", "退款\u202b没到账")])

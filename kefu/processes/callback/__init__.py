@@ -8,6 +8,7 @@ from kefu.processes.callback.rules import (
     CALLBACK_STEPS,
     CallbackRules,
     callback_problems,
+    selection_schedule,
 )
 from models.callback import CALL, PROCESS, CallAttemptInput
 
@@ -22,11 +23,11 @@ CALLBACK = Process(
     deployments=(
         Deployment("callback", "flows/callback.py:callback",
                    "P2 callback 回访 — one run per callback, never in the customer's quiet hours."),
-        # Key customers and occasions are picked from the archive once a day: 00:30 UTC = 08:30 in
-        # Shanghai, before the agents' first calls (each pick is idempotent per period and occasion).
+        # Key customers and occasions are picked once a day at callback.yaml selection_at in the
+        # department's zone (each pick is idempotent per period and occasion).
         Deployment("callback-selection", "flows/callback.py:callback_selection",
                    "P2 callback selection — key customers (每两个月一次) and occasions from config/callback.yaml.",
-                   cron="30 0 * * *"),
+                   schedule=selection_schedule),
     ),
     field_fixes=decisions.FIELD_FIXES,
     form_description=lambda rules, case, step, round_: decisions.form_description(rules, case, round_),

@@ -16,16 +16,17 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from kefu.core import casework, clock
+from kefu.core import casework, clock, customer_messages
 from kefu.core.assignment import agents, least_loaded
 from kefu.core.casework import SYSTEM, open_deadline
+from kefu.core.customer_messages import quiet_time
 from kefu.core.policies import CUSTOMER_CHOICE
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
 from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import mask_phone, render_file
-from kefu.processes.callback.rules import ANSWERED, QuietTime
+from kefu.processes.callback.rules import ANSWERED
 from kefu.processes.complaint.decisions import register_contact
 from models.callback import (
     ATTEMPTED,
@@ -54,11 +55,6 @@ FIELD_FIXES = {
 
 
 # -- when to call ---------------------------------------------------------------------------------
-
-def quiet_time(rules: Rules) -> QuietTime:
-    holidays_of = rules.callback.quiet_hours.holidays_of
-    return QuietTime(rules.callback.quiet_hours, rules.calendar(holidays_of) if holidays_of else None)
-
 
 def valid_zone(name: str) -> str:
     try:
@@ -398,10 +394,10 @@ def announce_call(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
         key = f"callback_notice:{callback.next_attempt}"
         if state.status != "open" or key in state.notices:
             return []
-        return [NewEvent(EventType.CUSTOMER_NOTIFIED, SYSTEM, clock.now(), {
-            "purpose": "callback_notice", "round": callback.next_attempt, "channel": "sms",
-            "to": callback.customer.phone, "text": message(rules, state),
-        }, idem_key=key)]
+        customer = callback.customer
+        return [customer_messages.notice(rules, "callback_notice", message(rules, state), {
+            "channel": "sms", "phone": customer.phone, "email": customer.email,
+            "timezone": customer.timezone or rules.callback.default_timezone}, key, callback.next_attempt)]
 
     return casework.record(store, rules, case_id, decide)
 

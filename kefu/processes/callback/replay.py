@@ -5,7 +5,7 @@ decided is recomputed from the record under the rules version on each event.
   shared check); one moved past it carries ``set_by: customer`` and must be the time the customer
   booked, its rungs spread over the longer span.
 - Never in the customer's rest hours (seed 001 一个避免): the first proposed call and every
-  booked time lie outside callback.yaml quiet_hours in the customer's zone.
+  booked time lie outside customer_messages.yaml quiet_hours in the customer's zone.
 - Booked times: a customer's time follows their "not convenient" answer; ours follows an
   unreachable attempt, ``attempts.retry_after`` later and out of quiet hours.
 - Members 100 % (seed 001 三个必保): a callback closes only as answered, or as unreachable after
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kefu.core.customer_messages import quiet_time
 from kefu.core.verdicts import Context, Divergence
 from kefu.processes.callback.decisions import (
     customer_zone,
     earliest_call,
     propose_call_time,
-    quiet_time,
     retry_call_time,
     rungs_moved_to,
 )

@@ -1,16 +1,14 @@
 """The callback process's rules (config/callback.yaml), validated like every other config file,
-and the one question every proposal and booking asks: is this moment inside the customer's
-quiet hours (PROCESSES.md P2 "避免在客户休息时打扰客户")?"""
+and their cross-file checks. The customer's quiet hours every call keeps are every customer contact's
+(config/customer_messages.yaml, kefu.core.customer_messages)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Iterator, Literal, get_args
-from zoneinfo import ZoneInfo
+from datetime import date, time
+from typing import TYPE_CHECKING, Iterator, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from kefu.core.calendar import BusinessCalendar
 from kefu.core.config import Strict, known_zone
 from kefu.core.policies import AllowanceField
 from models.callback import CALL, Channel, Outcome
@@ -24,22 +22,6 @@ CALLBACK_STEPS = (CALL,)
 # Outcomes that end the callback with the customer's answer (the others book another attempt).
 ANSWERED = ("satisfied", "average", "unsatisfied")
 TRIGGERS = ("complaint_closed", "service_completed", "key_customer", "occasion")
-
-
-def _clock_time(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(0, 0) if (hours, minutes) == ("24", "00") else time(int(hours), int(minutes))
-
-
-class QuietHours(Strict):
-    # "HH:MM-HH:MM" in the customer's local time; a span whose end is before its start wraps
-    # past midnight ("21:00-09:00").
-    daily: list[Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")]]
-    # Public holidays of this calendar (calendar.yaml) are quiet all day.
-    holidays_of: str | None = None
-
-    def spans(self) -> list[tuple[time, time]]:
-        return [(_clock_time(s.split("-")[0]), _clock_time(s.split("-")[1])) for s in self.daily]
 
 
 class Attempts(Strict):
@@ -101,7 +83,6 @@ class Labels(Strict):
 class CallbackRules(Strict):
     case_id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
     default_timezone: str
-    quiet_hours: QuietHours
     # The first call is proposed this long after the trigger (then moved out of quiet hours).
     propose_after: AllowanceField
     # Prefer a time inside the agents' working hours (this calendar) when the customer's
@@ -114,6 +95,8 @@ class CallbackRules(Strict):
     trigger_skills: dict[str, str] = {}
     skills: dict[str, list[str]] = {}
     key_customers_every_months: int = Field(ge=1, le=12)
+    # The daily selection of key customers and occasions, "HH:MM" in the department's zone.
+    selection_at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     customers: list[Customer] = []
     occasions: list[Occasion] = []
     # Improvement notes are grouped into themes by these words for the summary report.
@@ -146,6 +129,12 @@ class CallbackRules(Strict):
         return self.attempts.member if member else self.attempts.other
 
 
+def selection_schedule(rules: "Rules") -> tuple[str, str]:
+    """(cron, zone) of the daily selection: callback.yaml selection_at in the department's zone."""
+    hours, minutes = rules.callback.selection_at.split(":")
+    return f"{int(minutes)} {int(hours)} * * *", rules.department.department.timezone
+
+
 def callback_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     """Cross-file checks of callback.yaml: staff ids, calendar names, templates."""
     callback, staff = rules.callback, {s.id for s in rules.department.staff}
@@ -153,45 +142,19 @@ def callback_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     for agent in callback.skills:
         if agent not in staff:
             yield f"skills.{agent}", f"unknown staff id {agent!r}", "use an id from department.yaml staff"
-    for key, name in (("quiet_hours.holidays_of", callback.quiet_hours.holidays_of),
-                      ("agents_calendar", callback.agents_calendar)):
-        if name is not None and name not in calendars:
-            yield key, f"unknown calendar {name!r}", f"use one of {calendars} from calendar.yaml"
+    from kefu.core.customer_messages import quiet_time
+
+    hours, minutes = (int(x) for x in callback.selection_at.split(":"))
+    if quiet_time(rules).in_daily_span(time(hours, minutes)):
+        yield ("selection_at", f"{callback.selection_at} lies in the customers' quiet hours "
+               f"({', '.join(rules.customer_messages.quiet_hours.daily)} in customer_messages.yaml)",
+               "pick a time when customers may be contacted, e.g. 09:30")
+    if callback.agents_calendar is not None and callback.agents_calendar not in calendars:
+        yield ("agents_calendar", f"unknown calendar {callback.agents_calendar!r}",
+               f"use one of {calendars} from calendar.yaml")
     for field, template in callback.templates.model_dump().items():
         if not (rules.directory / "templates" / template).is_file():
             yield (f"templates.{field}", f"template {template} not found",
                    f"create templates/{template} or name an existing template")
 
 
-class QuietTime:
-    """The customer's quiet hours in their own zone: daily spans and the public holidays."""
-
-    def __init__(self, rules: QuietHours, holidays: BusinessCalendar | None) -> None:
-        self.spans = rules.spans()
-        self.holidays = holidays
-
-    def _span_end(self, local: datetime) -> datetime | None:
-        """The local end of the quiet span ``local`` lies in (None: not quiet)."""
-        day, now = local.date(), local.time()
-        if self.holidays is not None and self.holidays.is_holiday(day):
-            return datetime.combine(day + timedelta(days=1), time(0, 0))
-        for start, end in self.spans:
-            wraps = end <= start
-            if wraps and now >= start:
-                return datetime.combine(day + timedelta(days=1), end)
-            if (wraps and now < end) or (not wraps and start <= now < end):
-                return datetime.combine(day, end)
-        return None
-
-    def is_quiet(self, at: datetime, zone: ZoneInfo) -> bool:
-        return self._span_end(at.astimezone(zone)) is not None
-
-    def next_waking_moment(self, at: datetime, zone: ZoneInfo) -> datetime:
-        """``at`` itself if the customer may be called then, else the end of their quiet time."""
-        for _ in range(400):  # a config that makes every moment quiet fails here, not in a loop
-            end = self._span_end(at.astimezone(zone).replace(tzinfo=None))
-            if end is None:
-                return at
-            # A wall time in a DST gap resolves forward; always move forward at least a minute.
-            at = max(end.replace(tzinfo=zone).astimezone(at.tzinfo), at + timedelta(minutes=1))
-        raise ValueError("callback.yaml quiet_hours leave no time to call; shorten quiet_hours.daily")

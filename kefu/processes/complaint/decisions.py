@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from sqlmodel import Session
 
-from kefu.core import casework, clock
+from kefu.core import casework, clock, customer_messages
 from kefu.core.assignment import assign_owner
 from kefu.core.casework import SYSTEM
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
@@ -131,7 +131,7 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -
                            f"a contact is registered within {within} days of arriving: check the year and month")
     payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
     payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
-                   received_at=received_at.isoformat(), owner=owner)
+                   received_at=received_at.isoformat(), owner=owner, **customer_messages.zone_on_record(rules, payload))
     first = NewEvent(ComplaintEvent.REGISTERED, reg.by, received_at, payload)
     events = [first] + step_deadlines(rules, CaseState(case_id=""), [first])
     day = received_at.astimezone(rules.department.department.zone).strftime("%Y%m%d")
@@ -148,7 +148,7 @@ def acknowledge(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
         text = render(rules, "acknowledgement", name=state.intake["name"], case_id=case_id,
                       received_at_local=local_time(rules, state.opened_at),
                       judgement_due_local=local_time(rules, judgement.due_at))
-        return [_notice(state, "acknowledgement", text, "ack")]
+        return [_notice(rules, state, "acknowledgement", text, "ack")]
 
     return record(store, rules, case_id, decide)
 
@@ -257,12 +257,9 @@ def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: StaffI
 
 # -- the automated steps -------------------------------------------------------------------------
 
-def _notice(state: CaseState, purpose: str, text: str, key: str, round_: int | None = None) -> NewEvent:
-    payload = {"purpose": purpose, "channel": state.intake.get("channel"), "to": state.intake.get("phone"),
-               "text": text}
-    if round_ is not None:
-        payload["round"] = round_
-    return NewEvent(EventType.CUSTOMER_NOTIFIED, SYSTEM, clock.now(), payload, idem_key=key)
+def _notice(rules: Rules, state: CaseState, purpose: str, text: str, key: str, round_: int | None = None) -> NewEvent:
+    """A message to the complainant, by the way they came in (customer_messages.yaml)."""
+    return customer_messages.notice(rules, purpose, text, state.intake, key, round_)
 
 
 def send_not_upheld_reply(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
@@ -273,7 +270,7 @@ def send_not_upheld_reply(store: CaseStore, rules: Rules, case_id: str) -> CaseS
             return []
         reason = state.decision(Step.JUDGEMENT)["reason"]  # type: ignore[index]
         text = render(rules, "not_upheld_reply", name=state.intake["name"], case_id=case_id, reason=reason)
-        return [_notice(state, "not_upheld_reply", text, "not-upheld-reply")]
+        return [_notice(rules, state, "not_upheld_reply", text, "not-upheld-reply")]
 
     return record(store, rules, case_id, decide)
 
@@ -306,7 +303,7 @@ def send_answer(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
             return []
         answer = state.decision(Step.ANSWER)["answer"]  # type: ignore[index]
         text = render(rules, "contact_answer", name=state.intake["name"], answer=answer)
-        return [_notice(state, "contact_answer", text, "contact-answer")]
+        return [_notice(rules, state, "contact_answer", text, "contact-answer")]
 
     return record(store, rules, case_id, decide)
 
@@ -319,7 +316,7 @@ def send_plan_notice(store: CaseStore, rules: Rules, case_id: str, round_: int) 
             return []
         text = render(rules, "plan_notice", name=state.intake["name"], case_id=case_id,
                       option=chosen_option(state, round_))
-        return [_notice(state, "plan_notice", text, f"plan-notice:{round_}", round_)]
+        return [_notice(rules, state, "plan_notice", text, f"plan-notice:{round_}", round_)]
 
     return record(store, rules, case_id, decide)
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session
 
-from kefu.core import clock
+from kefu.core import clock, customer_messages
 from kefu.core.casework import SYSTEM, open_deadline, record
 from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
 from kefu.core.refusals import InputRefused, refusal_from_validation, unknown_staff
@@ -387,11 +387,15 @@ def record_delay(store: CaseStore, rules: Rules, order_id: str, cause: str, by: 
         n = len(order.delays) + 1
         return [NewEvent(DELAY_RECORDED, member.id, now, {"cause": cause.strip(), "stage": stage, "n": n},
                          idem_key=f"delay:{n}"),
-                NewEvent(EventType.CUSTOMER_NOTIFIED, SYSTEM, now, {
-                    "purpose": "after_care", "round": n, "channel": "chat", "to": order.phone, "text": text,
-                }, idem_key=f"after-care:{n}")]
+                customer_messages.notice(rules, "after_care", text, _buyer(order), f"after-care:{n}", n)]
 
     return record(store, rules, order_id, decide)
+
+
+def _buyer(order: Any) -> dict[str, Any]:
+    """How the buyer is reached: in the shop's chat, where the order was taken (seed 000: a Taobao
+    shop's 旺旺), on their phone."""
+    return {"channel": "chat", "phone": order.phone}
 
 
 def tell_tracking(store: CaseStore, rules: Rules, order_id: str) -> CaseState:
@@ -405,9 +409,7 @@ def tell_tracking(store: CaseStore, rules: Rules, order_id: str) -> CaseState:
         text = render_file(rules, rules.order.templates.tracking_notice, buyer=order.buyer, order_id=order_id,
                            tracking=order.tracking, deliver_by=order.deliver_by.isoformat(),
                            delivery_mode_zh=mode, delivery_mode_en=order.delivery_mode.replace("_", " "))
-        return [NewEvent(EventType.CUSTOMER_NOTIFIED, SYSTEM, clock.now(), {
-            "purpose": "tracking_notice", "channel": "chat", "to": order.phone, "text": text,
-        }, idem_key="tracking-notice")]
+        return [customer_messages.notice(rules, "tracking_notice", text, _buyer(order), "tracking-notice")]
 
     return record(store, rules, order_id, decide)
 

@@ -295,3 +295,20 @@ def test_the_call_form_shows_the_time_in_the_customers_zone_and_the_script(store
     text = callbacks.form_description(rules, state, 1)
     assert callbacks.customer_local(callback_of(state).proposed_at, ZoneInfo("America/Los_Angeles")) in text
     assert "attempt 1 of 3" in text and "回访用语" in text and "Emily" in text
+
+
+def test_the_daily_selection_runs_in_the_departments_zone_outside_the_customers_quiet_hours(rules, config_copy):
+    """Seed 001 客户服务部工作职责及规范 二、4 回访规范 "避免在客户休息时打扰客户": the selection of key
+    customers and occasions was a UTC cron at 08:30 Shanghai, inside 21:00–09:00; its time is
+    callback.yaml selection_at in the department's zone, and a time in the quiet hours is refused."""
+    from kefu.core.config import ConfigError
+    from kefu.processes import load_rules
+    from kefu.processes.callback.rules import selection_schedule
+
+    assert selection_schedule(rules) == ("30 9 * * *", "Asia/Shanghai")
+    path = config_copy / "callback.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('selection_at: "09:30"', 'selection_at: "08:30"'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_rules(config_copy)
+    assert refused.value.key == "selection_at" and "quiet hours" in refused.value.problem
