@@ -21,6 +21,7 @@ def id_ranges(engine: Engine, workers: int) -> list[tuple[str, str | None]]:
         ids = list(conn.execute(sa.select(Case.id).order_by(Case.id)).scalars())
     if not ids:
         return []
+    workers = min(workers, len(ids))  # never more ranges than cases (a huge --workers is not a loop)
     starts = sorted({ids[i * len(ids) // workers] for i in range(workers)})
     return [(start, starts[i + 1] if i + 1 < len(starts) else None) for i, start in enumerate(starts)]
 

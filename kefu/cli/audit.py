@@ -29,7 +29,7 @@ def _case_ids(case_id: Optional[str], all_cases: bool) -> list[str] | None:
 def verify(
     case_id: Optional[str] = typer.Argument(None, help="The case to verify."),
     all_cases: bool = typer.Option(False, "--all", help="Verify every case."),
-    workers: int = typer.Option(1, "--workers", min=1, help="With --all: processes to use (one per core)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="With --all: processes to use (one per core, at most 64)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Check the hash chain and seal of a case (or all): 核验记录未被篡改."""
@@ -79,7 +79,7 @@ def replay(
     case_id: Optional[str] = typer.Argument(None, help="The case to replay."),
     all_cases: bool = typer.Option(False, "--all", help="Replay every case."),
     prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Cross-check with Prefect's flow runs."),
-    workers: int = typer.Option(1, "--workers", min=1, help="With --all: processes to use (one per core)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="With --all: processes to use (one per core, at most 64)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Recompute every rule-derived decision with the rules in force at the time: 按当时规则复核."""
