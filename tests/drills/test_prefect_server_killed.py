@@ -48,9 +48,9 @@ def test_cases_in_flight_when_the_prefect_server_dies_wait_again_by_themselves_w
         judging = [pool.submit(d.kefu_process, "complaint", "judge", case, "--upheld", "--department", "quality",
                                "--reason", "质检记录显示破损", by="li.na") for case in cases]
         deadline = time.monotonic() + 30
-        while sum(d.waiting_at(runs[case]) is None for case in cases) < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)  # until a resume is taken and its run is on its way
-        in_flight = sum(d.waiting_at(runs[case]) is None for case in cases)
+        in_flight = 0
+        while in_flight < 1 and time.monotonic() < deadline:  # until a resume is taken and its run is on its way
+            in_flight = d.moving(list(runs.values()))
         os.killpg(server, signal.SIGKILL)
         killed_at = time.monotonic()
         answers = [f.result() for f in judging]
