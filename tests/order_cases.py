@@ -21,7 +21,13 @@ def new_order(store, rules, **changes) -> str:
         return orders.create(store, rules, data, by="li.na").case_id
 
 
-def step(store, rules, order_id: str, name: str, by: str = "li.na", **data):
+# Who owns each hand-over in the shipped order.yaml chain (the agent owns the rest).
+OWNERS = {"stock-check": "ma.lin", "finance-confirmation": "he.jing", "director-approval": "qian.hong",
+          "shipment": "ma.lin", "invoice": "he.jing"}
+
+
+def step(store, rules, order_id: str, name: str, by: str | None = None, **data):
+    by = by or OWNERS.get(name, "li.na")
     with signed_in(by):
         return orders.submit(store, rules, order_id, name, {"by": by, **data})
 
@@ -34,5 +40,5 @@ def to_production(store, rules, order_id: str, skip: tuple[str, ...] = ()) -> No
     step(store, rules, order_id, "remark", text=REMARK)
     step(store, rules, order_id, "finance-confirmation")
     step(store, rules, order_id, "verification", confirmation="旺旺：刘贺，3*2.5，图案正常，11月26日发货，自提。确认")
-    step(store, rules, order_id, "director-approval", by="zhou.qiang")
+    step(store, rules, order_id, "director-approval")
     step(store, rules, order_id, "handover")

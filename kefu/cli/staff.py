@@ -27,8 +27,8 @@ def staff(ctx: typer.Context, role: Optional[str] = typer.Option(None, "--role")
     if ctx.invoked_subcommand is not None:
         return
     rules = runtime.rules()
-    if role is not None and role not in rules.department.roles:
-        raise BadInput("role", f"unknown role {role!r}", f"use one of {', '.join(rules.department.roles)}")
+    if role is not None and role not in rules.department.all_roles:
+        raise BadInput("role", f"unknown role {role!r}", f"use one of {', '.join(rules.department.all_roles)}")
     valid = identity.valid_credentials(runtime.store().engine, clock.now())
     rows = []
     for s in rules.department.staff:

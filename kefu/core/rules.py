@@ -88,7 +88,10 @@ class Labels(Strict):
 
 class DepartmentRules(Strict):
     department: DepartmentInfo
+    # The service line, lowest first (the escalation ladders climb it), and the roles outside it
+    # that own hand-overs of their own (business assistant, finance, …): never ranked with it.
     roles: list[str] = Field(min_length=1)
+    functions: list[str] = []
     departments: list[ResponsibleDepartment] = Field(min_length=1)
     staff: list[StaffMember] = Field(min_length=1)
     access: AccessRules | None = None
@@ -99,9 +102,10 @@ class DepartmentRules(Strict):
         dept_ids = [d.id for d in self.departments]
         unique("departments", dept_ids)
         unique("staff", [s.id for s in self.staff])
+        unique("roles and functions", self.all_roles)
         for i, member in enumerate(self.staff):
-            if member.role not in self.roles:
-                raise ValueError(f"staff.{i}.role: {member.role!r} is not one of roles {self.roles}")
+            if member.role not in self.all_roles:
+                raise ValueError(f"staff.{i}.role: {member.role!r} is not one of roles or functions {self.all_roles}")
             if member.department not in dept_ids:
                 raise ValueError(
                     f"staff.{i}.department: {member.department!r} is not one of departments {dept_ids}"
@@ -110,9 +114,18 @@ class DepartmentRules(Strict):
         for i, deputy in enumerate(self.access.deputies if self.access else []):
             if deputy.staff not in staff_ids:
                 raise ValueError(f"access.deputies.{i}.staff: unknown staff {deputy.staff!r}; use an id from staff")
-            if deputy.role not in self.roles:
-                raise ValueError(f"access.deputies.{i}.role: {deputy.role!r} is not one of roles {self.roles}")
+            if deputy.role not in self.all_roles:
+                raise ValueError(f"access.deputies.{i}.role: {deputy.role!r} is not one of roles or functions "
+                                 f"{self.all_roles}")
         return self
+
+    @property
+    def all_roles(self) -> list[str]:
+        return [*self.roles, *self.functions]
+
+    def above_agents(self, role: str) -> bool:
+        """Whether ``role`` ranks above the first of the service line (a supervisor, not finance)."""
+        return role in self.roles[1:]
 
 
 class CalendarRules(Strict):
@@ -319,7 +332,7 @@ def _check_labels(rules: Rules, processes: Sequence["Process"]) -> None:
         "steps": [str(s) for p in processes for s in (*(h.name for h in p.human_steps), *p.automatic_steps)]
         + [policy.step for policy in rules.sla.policies],
         "severities": [s for p in processes for s in p.severities(rules)],
-        "roles": [*rules.department.roles, "owner"],
+        "roles": [*rules.department.all_roles, "owner"],
     }
     for category, names in owed.items():
         missing = [n for n in dict.fromkeys(names) if n not in getattr(labels, category)]

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from kefu import processes, runtime
 from kefu.core import clock
+from kefu.core.refusals import InputRefused
 from kefu.demo.staff import signed_in
 from kefu.escalation import mail, sweep
 from kefu.executor import prefect_env, service
@@ -54,7 +55,7 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
 
     # The chain, order after order at each hand-over (the team works them side by side).
     for branch, buyer, *_ in ORDERS:
-        hand_over(branch, "stock-check", "zhang.wei", note="仓库有货，物流已约 / in stock, transport booked")
+        hand_over(branch, "stock-check", "ma.lin", note="仓库有货，物流已约 / in stock, transport booked")
     for branch, buyer, _, _, _, mode, _ in ORDERS:
         hand_over(branch, "payment")
         hand_over(branch, "remark", text=f"{buyer},{SIZE[branch]},{PATTERN[branch]},{ship_text},{mode}。送胶。")
@@ -62,15 +63,21 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
     # The buyer changes the delivery: an amendment, the original kept, the supervisors told.
     hand_over("on_time", "remark", text=f"刘贺,{SIZE['on_time']},图案正常,{ship_text},送货到楼下。送胶，好评返现。")
     say(f"  {order_id}  remark amended by {agent}: 自提 → 送货到楼下 (version 2; version 1 kept; supervisors e-mailed)")
+    # Finance confirms payment, nobody else (a control, order.yaml chain): the agent's try is refused.
+    try:
+        hand_over("on_time", "finance-confirmation")
+        problems.append("an agent recorded the finance confirmation")
+    except InputRefused as refusal:
+        say(f"  {order_id}  {agent} tries to confirm the payment and is refused: {refusal.problem}")
     for branch, buyer, _, _, _, mode, _ in ORDERS:
-        hand_over(branch, "finance-confirmation", "sun.li")
+        hand_over(branch, "finance-confirmation", "he.jing")
         hand_over(branch, "verification", confirmation=f"旺旺 买家{buyer}：尺寸{SIZE[branch]}，{ship_text}，确认无误")
-        hand_over(branch, "director-approval", "zhou.qiang")
+        hand_over(branch, "director-approval", "qian.hong")
         hand_over(branch, "handover", note="已传制作部 / sent to production")
     _wait(taken, "shipment", problems)
 
     on_time = taken["on_time"][0]
-    hand_over("on_time", "shipment", "zhang.wei", tracking="SF1000000001")
+    hand_over("on_time", "shipment", "ma.lin", tracking="SF1000000001")
     say(f"  {on_time}  shipped on time, tracking SF1000000001")
 
     # The days pass forward for every kefu process of the home (kefu.core.clock.run_ahead_to).
@@ -90,7 +97,7 @@ def run(say: Callable[[str], None], problems: list[str]) -> list[dict[str, Any]]
         f"(e-mailed to {', '.join(to)} through the outbox)")
     clock.run_ahead_to(clock.now() + timedelta(hours=3))
     for branch, tracking in (("late_chased", "SF1000000002"), ("late_not_chased", "SF1000000003")):
-        hand_over(branch, "shipment", "zhang.wei", tracking=tracking)
+        hand_over(branch, "shipment", "ma.lin", tracking=tracking)
         liability = order_of(store.state(taken[branch][0])).liabilities[-1]
         say(f"  {clock.now().astimezone(zone):%m-%d %H:%M}  {taken[branch][0]}  shipped late ({tracking}): agent "
             f"{liability['agent']} " + ("LIABLE — no chase recorded" if liability["liable"]

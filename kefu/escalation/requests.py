@@ -42,6 +42,6 @@ def who_to_ask(rules: Rules, state: CaseState, allowed: list[StaffMember]) -> li
     managers: the ladder reaches the higher ones if they do not act)."""
     if not allowed or any(member.id == state.owner for member in allowed):
         return []
-    order = rules.department.roles
+    order = rules.department.all_roles
     lowest = min(allowed, key=lambda member: order.index(member.role)).role
     return [member for member in allowed if member.role == lowest]

@@ -84,7 +84,7 @@ def test_show_says_met_only_when_met_and_how_late_a_late_stage_was(frozen_clock)
 
     order_id = new_order()
     frozen_clock.advance(timedelta(hours=26))
-    assert kefu("order", "step", "stock-check", order_id, "--by", "zhang.wei").exit_code == 0
+    assert kefu("order", "step", "stock-check", order_id, "--by", "ma.lin").exit_code == 0
     assert kefu("order", "paid", order_id, "--by", "li.na").exit_code == 0
     lines = {line.split()[0]: line for line in kefu("order", "show", order_id).stdout.splitlines()
              if line.startswith("    ")}

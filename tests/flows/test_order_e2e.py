@@ -34,7 +34,7 @@ def test_an_order_runs_its_chain_from_receipt_to_the_buyers_receipt(kefu):
     run = kefu.wait_until_waiting(order_id, "stock-check")
     # an order is urgent or not: its tag says urgency, not severity
     assert any(t.startswith("urgency:") for t in run.tags) and not any(t.startswith("severity:") for t in run.tags)
-    kefu.ok("order", "step", "stock-check", order_id, "--note", "仓库有货，物流已约", "--by", "wang.fang")
+    kefu.ok("order", "step", "stock-check", order_id, "--note", "仓库有货，物流已约", "--by", "ma.lin")
     kefu.wait_until_waiting(order_id, "payment")
     kefu.ok("order", "paid", order_id, "--by", "li.na")
     kefu.wait_until_waiting(order_id, "remark")
@@ -48,16 +48,16 @@ def test_an_order_runs_its_chain_from_receipt_to_the_buyers_receipt(kefu):
     # An amendment while the run waits elsewhere: a new version, the run is not disturbed.
     kefu.ok("order", "remark", order_id, "--text", f"刘贺,3米*2.5米,图案正常,{ship},送货到楼下。送胶。",
             "--by", "li.na")
-    kefu.ok("order", "step", "finance-confirmation", order_id, "--by", "wang.fang")
+    kefu.ok("order", "step", "finance-confirmation", order_id, "--by", "he.jing")
     kefu.wait_until_waiting(order_id, "verification")
     kefu.ok("order", "verify", order_id, "--confirmation", "旺旺 10:02 买家：刘贺，3*2.5，图案正常，送货到楼下，确认",
             "--by", "li.na")
     kefu.wait_until_waiting(order_id, "director-approval")
-    kefu.ok("order", "step", "director-approval", order_id, "--by", "zhou.qiang")
+    kefu.ok("order", "step", "director-approval", order_id, "--by", "qian.hong")
     kefu.wait_until_waiting(order_id, "handover")
     kefu.ok("order", "step", "handover", order_id, "--note", "已传制作部", "--by", "li.na")
     kefu.wait_until_waiting(order_id, "shipment")
-    kefu.ok("order", "shipped", order_id, "--tracking", "SF1234567890", "--by", "zhang.wei")
+    kefu.ok("order", "shipped", order_id, "--tracking", "SF1234567890", "--by", "ma.lin")
     kefu.wait_until_waiting(order_id, "delivery")
     kefu.ok("order", "delivered", order_id, "--by", "li.na")
     run = kefu.wait_until_waiting(order_id, None)
@@ -79,7 +79,7 @@ def test_the_dashboard_form_records_a_hand_over_and_a_refused_one_reopens_with_t
     run waits again with a fresh form (pause key remark-1-1)."""
     order_id, ship = _new_order(kefu, "--urgency", "tight")
     kefu.wait_until_waiting(order_id, "stock-check")
-    kefu.resume(order_id, {"by": "wang.fang", "note": "有货"})
+    kefu.resume(order_id, {"by": "ma.lin", "note": "有货"})
     kefu.wait_until_waiting(order_id, "payment")
     kefu.ok("order", "paid", order_id, "--by", "li.na")
     kefu.wait_until_waiting(order_id, "remark")

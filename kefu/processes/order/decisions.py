@@ -315,7 +315,7 @@ def chase(store: CaseStore, rules: Rules, order_id: str, via: str, by: str) -> C
         payload: dict[str, Any] = {"via": via, "stage": stage}
         if stage == "payment":
             _check_unpaid_chaser(store, rules, order, member, now)
-        elif member.id != order.agent and member.role == rules.department.roles[0]:
+        elif member.id != order.agent and not rules.department.above_agents(member.role):
             raise InputRefused("by", f"{member.id} is not the order's agent ({order.agent})",
                                f"the agent whose flag is on the order chases: --by {order.agent}")
         if stage != "payment" and via == config.chase.first_via:
@@ -476,19 +476,24 @@ def _check_turn(rules: Rules, state: CaseState, order: OrderState, step: str, by
 
 def _check_owner(rules: Rules, state: CaseState, order: OrderState, step: str, member: Any) -> None:
     """The chain's owner of each hand-over (order.yaml chain): ``owner`` is the order's agent, an agent
-    who chased it unpaid (追单), or anyone above the agent role; a role must match; a department's
-    hand-over is recorded by any staff member on its behalf."""
+    who chased it unpaid (追单), or anyone above the agent in the service line; a role must match
+    (finance confirms payment, nobody else); a department's hand-over is recorded by its staff. A
+    configured deputy decides as the owner (department.yaml access.deputies: ``by`` names the owner)."""
     owner = rules.order.chain[step]
     roles = rules.department.roles
     if owner.role == "owner":
         chasers = {c.by for c in order.chases if c.stage == "payment"}
-        if member.id in {order.agent, *chasers} or member.role != roles[0]:
+        if member.id in {order.agent, *chasers} or rules.department.above_agents(member.role):
             return
         raise InputRefused("by", f"{member.id} is not the order's agent ({order.agent}) (order.yaml chain.{step})",
                            f"ask {order.agent} or a {roles[1]}")
     if owner.role is not None and member.role != owner.role:
         raise InputRefused("by", f"{step} needs a {owner.role} (order.yaml chain.{step}); {member.id} is a {member.role}",
                            f"ask one of {', '.join(s.id for s in rules.department.staff if s.role == owner.role)}")
+    if owner.department is not None and member.department != owner.department:
+        raise InputRefused("by", f"{step} is {owner.department}'s (order.yaml chain.{step}); {member.id} works in "
+                                 f"{member.department}",
+                           f"ask one of {', '.join(s.id for s in rules.department.staff if s.department == owner.department)}")
 
 
 def may_decide(step: str) -> Any:

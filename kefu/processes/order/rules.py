@@ -115,7 +115,7 @@ def _lookup(table: dict[str, list[str]], word: str) -> str | None:
 
 def order_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     """Cross-file checks of order.yaml: roles and departments from department.yaml, templates."""
-    order, roles = rules.order, rules.department.roles
+    order, roles = rules.order, rules.department.all_roles
     departments = [d.id for d in rules.department.departments]
     for step, owner in order.chain.items():
         if owner.role is not None and owner.role not in ("owner", *roles):
@@ -123,7 +123,7 @@ def order_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
         if owner.department is not None and owner.department not in departments:
             yield (f"chain.{step}.department", f"unknown department {owner.department!r}",
                    f"use one of department.yaml departments: {departments}")
-    if order.supervisor_role not in roles:
+    if order.supervisor_role not in rules.department.roles:
         yield "supervisor_role", f"unknown role {order.supervisor_role!r}", f"use a role from department.yaml: {roles}"
     for field in order.templates.model_dump():
         for template in order.templates.files(field):

@@ -142,10 +142,12 @@ def test_hand_overs_follow_the_chain_and_their_owners(store, rules, frozen_clock
     problem = refused(step, store, rules, order_id, "shipment", tracking="SF1234567")
     assert problem.field == "step" and "handover" in problem.problem
     step(store, rules, order_id, "payment")
-    step(store, rules, order_id, "finance-confirmation", by="wang.fang")
+    assert refused(step, store, rules, order_id, "finance-confirmation", by="li.na").field == "by"
+    step(store, rules, order_id, "finance-confirmation", by="he.jing")
     assert refused(step, store, rules, order_id, "director-approval", by="chen.jing").field == "by"
     assert refused(step, store, rules, order_id, "remark", by="wang.fang", text=REMARK).field == "by"
-    step(store, rules, order_id, "director-approval", by="zhou.qiang")
+    assert refused(step, store, rules, order_id, "director-approval", by="zhou.qiang").field == "by"
+    step(store, rules, order_id, "director-approval", by="qian.hong")
     state = store.state(order_id)
     assert {d.step for d in state.open_deadlines()} >= {"remark", "verification", "stock-check"}
     assert state.deadline("director-approval", 1).met_at is not None
@@ -179,7 +181,7 @@ def test_a_recorded_chase_frees_the_agent_from_liability_for_a_late_shipment(sto
     to_production(store, rules, order_id)
     clock.set_now(datetime(2026, 11, 27, 10, 0, tzinfo=CST))
     orders.chase(store, rules, order_id, "im", "li.na")
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     [liability] = order_of(store.state(order_id)).liabilities
     assert (liability["stage"], liability["agent"], liability["liable"]) == ("shipment", "li.na", False)
 
@@ -189,7 +191,7 @@ def test_no_chase_makes_the_agent_liable_for_the_late_shipment(store, rules, fro
     order_id = new_order(store, rules)
     to_production(store, rules, order_id)
     clock.set_now(datetime(2026, 11, 27, 10, 0, tzinfo=CST))
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     [liability] = order_of(store.state(order_id)).liabilities
     assert (liability["stage"], liability["liable"], liability["chases"]) == ("shipment", True, [])
 
@@ -197,7 +199,7 @@ def test_no_chase_makes_the_agent_liable_for_the_late_shipment(store, rules, fro
 def test_late_delivery_without_a_chase_is_liable_and_on_time_is_not_assessed(store, rules, frozen_clock):
     order_id = new_order(store, rules)
     to_production(store, rules, order_id)
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     clock.set_now(datetime(2026, 11, 29, 9, 0, tzinfo=CST))
     step(store, rules, order_id, "delivery")
     state = store.state(order_id)
@@ -227,7 +229,7 @@ def test_another_agent_may_not_chase_while_the_orders_agent_is_online(store, rul
     """Presence comes from the record: active within order.yaml offline_after (30 minutes) = online."""
     order_id = new_order(store, rules)
     clock.advance(timedelta(hours=24, minutes=1))
-    step(store, rules, order_id, "stock-check", by="li.na")  # li.na is at work
+    new_order(store, rules)  # li.na is at work: she takes another order
     clock.advance(timedelta(minutes=10))
     problem = refused(orders.chase, store, rules, order_id, "im", "wang.fang")
     assert problem.field == "by" and "online" in problem.problem
@@ -252,7 +254,7 @@ def test_shipping_tells_the_buyer_the_tracking_number(store, rules, frozen_clock
     """Seed 001: 商务助理将单号转告给客服部，由客服部通知客户."""
     order_id = new_order(store, rules)
     to_production(store, rules, order_id)
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     orders.tell_tracking(store, rules, order_id)
     orders.tell_tracking(store, rules, order_id)  # a step that runs twice records once
     events = [e for e in store.events(order_id) if e.type == "customer.notified"]
@@ -271,7 +273,7 @@ def test_a_late_delivery_is_chased_with_the_tracking_number_and_frees_the_agent(
     """Seed 000 第四篇 订单跟踪: 如未按约定时间到货 … 追问客服主管，有追问环节则可以免责."""
     order_id = new_order(store, rules)
     to_production(store, rules, order_id)
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     clock.set_now(datetime(2026, 11, 28, 18, 30, tzinfo=CST))
     orders.chase(store, rules, order_id, "im", "li.na")
     [chase] = order_of(store.state(order_id)).chases
@@ -312,3 +314,18 @@ def test_a_late_orders_remark_can_still_be_amended_with_its_agreed_ship_date(sto
     assert [r.version for r in order_of(store.state(order_id)).remarks] == [1, 2]
     problem = refused(step, store, rules, order_id, "remark", text=REMARK.replace("11月26日", "11月25日"))
     assert problem.field == "remark.ship_date"
+
+
+def test_only_finance_confirms_the_payment_and_only_the_marketing_director_approves(store, rules, frozen_clock):
+    """Seed 001 客服部流程 订单的接收与处理: "营销中心财务确认收款。 ●营销总监审核。" A control is passed by
+    its owner only (order.yaml chain): not the order's agent, not the service manager or director."""
+    order_id = new_order(store, rules)
+    step(store, rules, order_id, "payment")
+    for who in ("li.na", "sun.li", "zhou.qiang"):
+        problem = refused(step, store, rules, order_id, "finance-confirmation", by=who)
+        assert problem.field == "by" and "needs a finance" in problem.problem and "he.jing" in problem.fix
+    step(store, rules, order_id, "finance-confirmation", by="he.jing")
+    assert refused(step, store, rules, order_id, "director-approval", by="zhou.qiang").field == "by"
+    step(store, rules, order_id, "director-approval", by="qian.hong")
+    events = [e for e in store.events(order_id) if e.type in ("order.finance_confirmed", "order.approved")]
+    assert [e.actor for e in events] == ["he.jing", "qian.hong"]

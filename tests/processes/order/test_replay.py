@@ -20,13 +20,13 @@ def late_chased_order(store, rules) -> str:
     clock.advance(timedelta(hours=24, minutes=1))
     with signed_in("wang.fang"):
         orders.chase(store, rules, order_id, "im", "wang.fang")
-    step(store, rules, order_id, "stock-check", by="zhang.wei")
+    step(store, rules, order_id, "stock-check", by="ma.lin")
     step(store, rules, order_id, "payment", by="wang.fang")
     to_production(store, rules, order_id, skip=("stock-check", "payment"))
     clock.set_now(datetime(2026, 11, 27, 9, 0, tzinfo=CST))
     with signed_in("li.na"):
         orders.chase(store, rules, order_id, "im", "li.na")
-    step(store, rules, order_id, "shipment", by="zhang.wei", tracking="SF1234567890")
+    step(store, rules, order_id, "shipment", by="ma.lin", tracking="SF1234567890")
     return order_id
 
 

@@ -21,9 +21,9 @@ def refused(folder: Path, old: str, new: str, name: str = "order.yaml") -> Confi
 
 
 @pytest.mark.parametrize("old, new, key", [
-    ("  stock-check: {department: sales}", "  stock-check: {department: warehouse}", "chain.stock-check.department"),
-    ("  director-approval: {role: director}", "  director-approval: {role: boss}", "chain.director-approval.role"),
-    ("  invoice: {department: finance}", "", "chain.invoice"),
+    ("  stock-check: {role: business_assistant}", "  stock-check: {department: warehouse}", "chain.stock-check.department"),
+    ("  director-approval: {role: marketing_director}", "  director-approval: {role: boss}", "chain.director-approval.role"),
+    ("  invoice: {role: finance}", "", "chain.invoice"),
     ("supervisor_role: supervisor", "supervisor_role: lead", "supervisor_role"),
     ("default_urgency: normal", "default_urgency: urgent", "default_urgency"),
     ('agreed_due_local_time: "18:00"', 'agreed_due_local_time: "6pm"', "agreed_due_local_time"),
