@@ -20,7 +20,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-STAFF = ["li.na", "chen.jing", "wang.fang", "zhou.qiang", "zhang.wei"]
+STAFF = ["li.na", "chen.jing", "wang.fang", "zhou.qiang", "zhang.wei", "ma.lin", "he.jing", "qian.hong"]
 
 
 def free_port() -> int:

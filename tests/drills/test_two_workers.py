@@ -151,15 +151,15 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
         order = s.kefu("order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item",
                        "墙纸 3m×2.5m", "--ship-by", ship_by.isoformat(), "--deliver-by",
                        (ship_by + timedelta(days=2)).isoformat(), "--delivery", "自提")["order_id"]
-        s.kefu("order", "step", "stock-check", order, "--note", "仓库有货", by="wang.fang")
+        s.kefu("order", "step", "stock-check", order, "--note", "仓库有货", by="ma.lin")
         s.kefu("order", "paid", order, by="li.na")
         s.kefu("order", "remark", order, "--text",
                f"刘贺,3米*2.5米,图案正常,{ship_by.month}月{ship_by.day}日发货,自提。送胶。", by="li.na")
-        s.kefu("order", "step", "finance-confirmation", order, by="wang.fang")
+        s.kefu("order", "step", "finance-confirmation", order, by="he.jing")
         s.kefu("order", "verify", order, "--confirmation", "旺旺 买家：刘贺，3*2.5，图案正常，自提，确认", by="li.na")
-        s.kefu("order", "step", "director-approval", order, by="zhou.qiang")
+        s.kefu("order", "step", "director-approval", order, by="qian.hong")
         s.kefu("order", "step", "handover", order, "--note", "已传制作部", by="li.na")
-        s.kefu("order", "shipped", order, "--tracking", "SF1234567890", by="zhang.wei")
+        s.kefu("order", "shipped", order, "--tracking", "SF1234567890", by="ma.lin")
         s.wait_until_waiting_at(s.kefu("case", "show", order)["flow_run_id"], "delivery", 120)  # the buyer hears
         s.kefu("order", "delivered", order, by="li.na")
         return order
