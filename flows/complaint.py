@@ -35,12 +35,14 @@ async def complaint(case_id: str) -> str:
 
     # 1. Intake 投诉受理 — the register was filled by `kefu complaint open`; the customer hears
     #    at once, and a major or crisis complaint goes upward at once.
-    if "acknowledgement" not in case.notices:
+    acknowledging = "acknowledgement" not in case.notices
+    if acknowledging:
         acknowledge_complaint(case_id)
-        deliver_outbox()  # the customer hears now (unless it is their rest time), not at the next sweep
-    if case.severity in runtime.rules().complaint.notify_at_intake and not complaint_of(case).notifications:
+    notifying = case.severity in runtime.rules().complaint.notify_at_intake and not complaint_of(case).notifications
+    if notifying:
         request_manager_notification(case_id)
-        deliver_outbox()  # the manager hears now, not at the next sweep
+    if acknowledging or notifying:
+        deliver_outbox()  # the customer (unless it is their rest time) and the manager hear now, not at the next sweep
 
     # 2. Judgement 投诉判定 — not upheld: a tactful reply, and the case closes.
     judgement = await decision_of(case_id, Step.JUDGEMENT)

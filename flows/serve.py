@@ -58,16 +58,15 @@ def fork_runs_from_preloaded_server() -> None:
 def main(limit: int = 16) -> None:
     if "--spawn" not in sys.argv and os.environ.get("KEFU_RUNNER_START") != "spawn":
         fork_runs_from_preloaded_server()
+    from prefect.schedules import Cron
+
+    from kefu import runtime
     from kefu.executor import ownership
     from kefu.executor.prefect_api import PrefectApi
 
     with PrefectApi() as client:  # never serve another kefu's deployments
         ownership.claim(client)
     runner = Runner(pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS)
-    from prefect.schedules import Cron
-
-    from kefu import runtime
-
     rules = runtime.rules()
     for deployment in DEPLOYMENTS:
         flow = getattr(importlib.import_module(deployment.module), deployment.function)

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 from kefu.core import clock
 from kefu.core.calendar import BusinessCalendar
 from kefu.core.config import Strict
+from kefu.core.texts import string_template
 from models.case import EventType
 
 if TYPE_CHECKING:
@@ -200,12 +201,8 @@ def queue(session: Session, rules: Rules, case_id: str, event: NewEvent) -> bool
     if "way" not in p:  # recorded before customer messages were sent: on record, never sent
         return False
     department = rules.department.department
-    subject = ""
-    if p["way"] == "email":
-        from jinja2 import Environment
-
-        subject = Environment(autoescape=False).from_string(rules.customer_messages.email_subject).render(
-            case_id=case_id, purpose=p["purpose"], department=department.name, department_en=department.name_en)
+    subject = "" if p["way"] != "email" else string_template(rules.customer_messages.email_subject).render(
+        case_id=case_id, purpose=p["purpose"], department=department.name, department_en=department.name_en)
     html = "<div style=\"white-space: pre-wrap\">" + escape(p["text"]) + "</div>"
     return outbox.put(session, key=f"customer:{case_id}:{event.idem_key}", channel=p["way"], to=[p["address"]],
                       subject=subject, text=p["text"], html=html, due_at=datetime.fromisoformat(p["deliver_at"]))

@@ -287,30 +287,23 @@ def load_rules(directory: Path, processes: Sequence["Process"]) -> Rules:
     return rules
 
 
-# What kefu added to its config files since older snapshots, with the value an older folder gets:
-# the file, or the top-level key, as shipped today (none of them changes what an older case's
-# replay recomputes). 3 Dec 2026: customer_messages.yaml (the customer's quiet hours moved there
-# from callback.yaml) and callback.yaml selection_at (a time of day that was code).
-_ADDED_SINCE = {"customer_messages.yaml": None, "callback.yaml": ("selection_at",)}
-
-
 def upgrade_older_folder(directory: Path) -> None:
     """Bring a config folder an older kefu wrote (a snapshot replay reads back) to today's files,
-    the rules it held unchanged (``_ADDED_SINCE``)."""
+    the rules it held unchanged. 3 Dec 2026: the customer's quiet hours moved from callback.yaml to
+    the new customer_messages.yaml (its other keys as shipped today), and callback.yaml gained
+    selection_at (a time of day that was code). Neither changes what an older case's replay
+    recomputes."""
     from kefu.settings import REPO_ROOT
 
     callback, messages = directory / "callback.yaml", directory / "customer_messages.yaml"
     held = _read_yaml(callback) if callback.is_file() else None
-    if not isinstance(held, dict):
-        return  # not a folder kefu wrote: its load says what is wrong
-    shipped = {name: _read_yaml(REPO_ROOT / "config" / name) for name in _ADDED_SINCE}
+    if not isinstance(held, dict) or (messages.exists() and "selection_at" in held):
+        return  # today's shape, or not a folder kefu wrote (its load says what is wrong)
     if not messages.exists():
-        added = shipped["customer_messages.yaml"]
-        if "quiet_hours" in held:
-            added["quiet_hours"] = held.pop("quiet_hours")
+        added = _read_yaml(REPO_ROOT / "config" / "customer_messages.yaml")
+        added["quiet_hours"] = held.pop("quiet_hours", added["quiet_hours"])
         messages.write_text(yaml.safe_dump(added, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    for key in _ADDED_SINCE["callback.yaml"]:
-        held.setdefault(key, shipped["callback.yaml"][key])
+    held.setdefault("selection_at", _read_yaml(REPO_ROOT / "config" / "callback.yaml")["selection_at"])
     callback.write_text(yaml.safe_dump(held, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
@@ -346,6 +339,8 @@ def _check_customer_messages(rules: Rules) -> None:
     """customer_messages.yaml against the other files: its holidays' calendar, its templates."""
     import jinja2
 
+    from kefu.core.texts import string_template
+
     file, messages = str(rules.directory / "customer_messages.yaml"), rules.customer_messages
     calendars = list(rules.calendars.calendars)
     if messages.quiet_hours.holidays_of is not None and messages.quiet_hours.holidays_of not in calendars:
@@ -353,7 +348,7 @@ def _check_customer_messages(rules: Rules) -> None:
                           f"use one of {calendars} from calendar.yaml")
     for key in ("email_subject", "sms_body", "chat_body"):
         try:
-            jinja2.Environment().parse(getattr(messages, key))
+            string_template(getattr(messages, key))  # compiled once, here, for every later message
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(file, key, f"not a valid template ({exc.message})", "fix the jinja2 syntax") from None
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from kefu.core.policies import ALLOWANCE, CUSTOMER_CHOICE
-from kefu.core.rules import Rules
+
+if TYPE_CHECKING:
+    from kefu.core.rules import Rules  # annotations only: the rules import this module
 
 _UNITS_ZH = {"minute": "分钟", "hour": "小时", "day": "天"}
 
@@ -30,6 +32,13 @@ def _environment(directory: str) -> jinja2.Environment:
 def templates(rules: Rules) -> jinja2.Environment:
     """The customer and staff texts' templates (``config/templates``)."""
     return _environment(str(rules.directory / "templates"))
+
+
+@lru_cache(maxsize=32)
+def string_template(source: str) -> jinja2.Template:
+    """A template kept in a config value (a customer e-mail's subject, a gateway's JSON body),
+    compiled once per process; StrictUndefined like the template files."""
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(source)
 
 
 def compile_all(env: jinja2.Environment) -> None:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import jinja2
+from kefu.core.texts import string_template
 
 if TYPE_CHECKING:
     from kefu.escalation.mail import OutgoingMail, Transport
@@ -30,15 +30,10 @@ if TYPE_CHECKING:
 SMS_SECRET_BLOCK, CHAT_SECRET_BLOCK = "kefu-sms-token", "kefu-chat-token"
 
 
-@lru_cache(maxsize=16)
-def _body_template(source: str) -> jinja2.Template:
-    return jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined).from_string(source)
-
-
 def request_body(template: str, mail: OutgoingMail) -> Any:
     """The JSON a gateway receives for ``mail``, from the configured body template."""
     case_id, purpose = _cause(mail.key)
-    rendered = _body_template(template).render(to=mail.to[0], text=mail.text, key=mail.message_id,
+    rendered = string_template(template).render(to=mail.to[0], text=mail.text, key=mail.message_id,
                                                case_id=case_id, purpose=purpose)
     return json.loads(rendered)
 

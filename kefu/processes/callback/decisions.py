@@ -397,7 +397,7 @@ def announce_call(store: CaseStore, rules: Rules, case_id: str) -> CaseState:
         customer = callback.customer
         return [customer_messages.notice(rules, "callback_notice", message(rules, state), {
             "channel": "sms", "phone": customer.phone, "email": customer.email,
-            "timezone": customer.timezone or rules.callback.default_timezone}, key, callback.next_attempt)]
+            "timezone": customer.timezone}, key, callback.next_attempt)]
 
     return casework.record(store, rules, case_id, decide)
 

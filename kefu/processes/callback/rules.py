@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from kefu.core.config import Strict, known_zone
 from kefu.core.policies import AllowanceField
 from models.callback import CALL, Channel, Outcome
-from models.case import PHONE_PATTERN
+from models.case import EMAIL_PATTERN, PHONE_PATTERN
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -36,7 +36,7 @@ class Customer(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = Field(min_length=1)
     phone: str = Field(pattern=PHONE_PATTERN)
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, pattern=EMAIL_PATTERN)
     timezone: str | None = None
     member: bool = False
     key: bool = False  # a key / agreement customer (重点/协议客户)
