@@ -43,7 +43,7 @@ class RecordedEvent(BaseModel):
     type: str
     actor: str
     at: datetime
-    payload: dict[str, Any] = {}
+    payload: dict[str, Any] = Field(default_factory=dict)
 
 
 class DeadlineState(BaseModel):
@@ -55,8 +55,8 @@ class DeadlineState(BaseModel):
     allowed: str = ""
     basis: str = "calendar"
     ladder: str = ""
-    rungs: list[dict[str, Any]] = []
-    escalated: list[int] = []
+    rungs: list[dict[str, Any]] = Field(default_factory=list)
+    escalated: list[int] = Field(default_factory=list)
     met_at: datetime | None = None
     # Who set the due time when the rules did not (a time the customer booked, an agreed ship
     # date): such a deadline is not re-planned from the SLA when the rules or the clock change.
@@ -73,10 +73,10 @@ class CaseState(BaseModel):
     round: int = 1
     # What the shared views (case list, dashboard form, digests) show of any case: name, phone,
     # channel, content.
-    intake: dict[str, Any] = {}
+    intake: dict[str, Any] = Field(default_factory=dict)
     owner: str | None = None
     # Customer waits: [start, end or None]; the case's deadlines stop while one is open.
-    pauses: list[tuple[datetime, datetime | None]] = []
+    pauses: list[tuple[datetime, datetime | None]] = Field(default_factory=list)
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     outcome: str | None = None
@@ -85,15 +85,15 @@ class CaseState(BaseModel):
     flow_run_id: str | None = None
     flow_runs_linked: int = 0  # runs ever started for the case (a restart takes the next number)
     # The decision of each human step, per round: {"proposal": {1: {...}, 2: {...}}}.
-    decisions: dict[str, dict[int, dict[str, Any]]] = {}
+    decisions: dict[str, dict[int, dict[str, Any]]] = Field(default_factory=dict)
     # Refused inputs per (step, round) key "step:round": a refused form re-opens the wait.
-    refusals: dict[str, int] = {}
+    refusals: dict[str, int] = Field(default_factory=dict)
     # The last refusal per "step:round" (field, problem, fix), shown on the re-opened form.
-    last_refusal: dict[str, dict[str, Any]] = {}
-    notices: dict[str, dict[str, Any]] = {}
-    deadlines: list[DeadlineState] = []
+    last_refusal: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    notices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    deadlines: list[DeadlineState] = Field(default_factory=list)
     # What only one process knows, keyed by the process (see the module docstring).
-    parts: dict[str, Any] = {}
+    parts: dict[str, Any] = Field(default_factory=dict)
 
     def decision(self, step: str, round: int = 1) -> dict[str, Any] | None:
         return self.decisions.get(str(step), {}).get(round)

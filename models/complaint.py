@@ -54,6 +54,9 @@ HUMAN_STEPS = (
 
 class ComplaintEvent(StrEnum):
     REGISTERED = "contact.registered"
+    # A historic complaint taken in from a file (an archive, another helpdesk's export): recorded
+    # closed, as it ended there, with no flow run (kefu intake complaints --as archive).
+    ARCHIVED = "complaint.archived"
     ANSWERED = "contact.answered"
     MANAGER_NOTIFICATION_REQUESTED = "manager.notification_requested"
     JUDGED = "complaint.judged"
@@ -83,8 +86,8 @@ class ComplaintState(BaseModel):
     """What only a complaint knows: the disciplinary notes per round, the upward notifications,
     the callback it asked for."""
 
-    discipline: dict[int, dict[str, Any]] = {}
-    notifications: list[dict[str, Any]] = []
+    discipline: dict[int, dict[str, Any]] = Field(default_factory=dict)
+    notifications: list[dict[str, Any]] = Field(default_factory=list)
     callback: dict[str, Any] | None = None
 
 
@@ -111,6 +114,15 @@ def _registered(state: CaseState, event: RecordedEvent) -> None:
     state.owner = p.get("owner")
     state.opened_at = event.at
     state.step = Step.ANSWER if state.process == CONTACT else Step.JUDGEMENT
+    state.parts[PROCESS] = ComplaintState()
+
+
+def _archived(state: CaseState, event: RecordedEvent) -> None:
+    p = event.payload
+    state.process, state.kind, state.severity = PROCESS, "complaint", p["severity"]
+    state.intake = p
+    state.opened_at = event.at
+    state.step = None
     state.parts[PROCESS] = ComplaintState()
 
 
@@ -168,6 +180,7 @@ def _after_notice(state: CaseState, event: RecordedEvent) -> None:
 
 FOLDS: dict[str, Fold] = {
     ComplaintEvent.REGISTERED: _registered,
+    ComplaintEvent.ARCHIVED: _archived,
     **{event: _decided for event in STEP_EVENT.values()},
     ComplaintEvent.DISCIPLINE_RECORDED: _discipline_recorded,
     ComplaintEvent.MANAGER_NOTIFICATION_REQUESTED: _notification_requested,
@@ -193,6 +206,9 @@ class ContactRegistration(BaseModel):
     timezone: str | None = Field(default=None, description="所在时区 / The customer's time zone (optional)")
     channel: str = Field(description="渠道 / Channel")
     content: str = Field(description="投诉内容 / What the customer said", max_length=4000)
+    # What the complaint is about in its source's own words (a platform's product, a category of
+    # an export); the classification statistics group by it.
+    category: str | None = Field(default=None, max_length=200, description="投诉类别 / Category (optional)")
     received_at: datetime | None = Field(default=None, description="投诉时间 / When it was received")
     member: bool = Field(default=False, description="会员 / Member customer")
     order_ref: str | None = Field(default=None, max_length=80, description="订单号 / Order reference")

@@ -144,9 +144,37 @@ class QuarantinedRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     batch: str = Field(index=True, max_length=40)
-    position: str = Field(max_length=40)  # CSV line number, or trace/event index in XES
+    position: str = Field(max_length=40)  # CSV line number, or trace/event index in XES; a file's row number
     reason: str = Field(max_length=500)
     row: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A validated intake's row (kefu intake): the first field it broke and the value there, and the
+    # row's own id in its source (a row fixed and imported again is no longer held).
+    field: str | None = Field(default=None, max_length=60)
+    value: str | None = Field(default=None, max_length=500)
+    target: str | None = Field(default=None, max_length=40)
+    source: str | None = Field(default=None, max_length=80)
+    external_id: str | None = Field(default=None, max_length=200)
+    # The last kefu_intake_key id when the row was held: a key written after it (the row fixed and
+    # imported again) releases it; the key it conflicted with does not.
+    keys_before: int | None = None
+
+
+class IntakeKey(SQLModel, table=True):
+    """A file row kefu took in, by its id in its source: a re-import of the same file finds it here
+    and imports nothing twice; the fingerprint (of the row as kefu read it) tells a repeat from a
+    different row under the same id."""
+
+    __tablename__ = "kefu_intake_key"
+    __table_args__ = (sa.UniqueConstraint("target", "source", "external_id", name="uq_intake_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=40)  # complaints | customers | …
+    source: str = Field(max_length=80)
+    external_id: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)
+    case_id: str = Field(max_length=40)
+    batch: str = Field(max_length=40)
+    row: int
 
 
 class Deadline(SQLModel, table=True):

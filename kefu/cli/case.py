@@ -30,7 +30,8 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "status": state.status, "step": state.step, "round": state.round, "outcome": state.outcome,
         "customer": {"name": intake.get("name"), "phone": mask_phone(intake.get("phone", "")),
                      "member": intake.get("member"), "order_ref": intake.get("order_ref")},
-        "channel": intake.get("channel"), "content": intake.get("content"),
+        "channel": intake.get("channel"), "content": intake.get("content"), "category": intake.get("category"),
+        "imported": intake.get("imported"), "resolution": intake.get("resolution"),
         "follows": intake.get("follows"), "follow_ups": state.parts.get("follow_ups", []),
         "classified_by": intake.get("classified_by"),
         "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
@@ -60,6 +61,12 @@ def case_text(state: CaseState) -> str:
         + ("  member" if data["customer"]["member"] else ""),
         f"  content:  {data['content']}",
     ]
+    if data["category"]:
+        lines.append(f"  category: {data['category']}")
+    if data["imported"]:
+        source = data["imported"]
+        lines.append(f"  from:     {source['source']} #{source['external_id']} (batch {source['batch']}, row {source['row']})"
+                     + (f"; there: {data['resolution']}" if data["resolution"] else ""))
     open_deadline = next((d for d in state.open_deadlines() if d.step == state.step), None)
     if open_deadline:
         lines.append(f"  due:      {local_time(rules, open_deadline.due_at)}  ({open_deadline.policy})")

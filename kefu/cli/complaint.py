@@ -25,7 +25,7 @@ contact_app = typer.Typer(no_args_is_help=True, help="Consultations 咨询 and q
 def complaint_open(
     name: str = typer.Option(..., "--name", help="Complainant 投诉人."),
     phone: str = typer.Option(..., "--phone", help="Contact phone."),
-    channel: str = typer.Option(..., "--channel", help="phone, in_person, fax, chat, email, sms, web."),
+    channel: str = typer.Option(..., "--channel", help="phone, in_person, fax, chat, email, sms, web, mail, other (complaint.yaml channels)."),
     content: str = typer.Option(..., "--content", help="What the customer said 投诉内容."),
     email: Optional[str] = typer.Option(None, "--email", help="The customer's e-mail address: messages go there "
                                         "when customer_messages.yaml ways allow e-mail for the channel."),

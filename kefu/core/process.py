@@ -84,6 +84,21 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class IntakeTarget:
+    """The rows of files a process takes in (``kefu intake <name> FILE --mapping M``): the config
+    section whose ``intake:`` holds their field rules, and what a valid row becomes. ``archived``
+    gives a historic row's case, closed as it ended in its source: ``(day, customer name, first
+    events)`` for ``CaseStore.create_many`` (refused with InputRefused when the process's own rules
+    say no). ``registration`` gives the intake form a live case opens with (``--as open``)."""
+
+    name: str
+    section: Callable[["Rules"], BaseModel]
+    case_id_prefix: Callable[["Rules"], str]
+    archived: Callable[["Rules", dict[str, Any], dict[str, Any], str], tuple[str, str, list[Any]]]
+    registration: Callable[["Rules", dict[str, Any]], BaseModel] | None = None
+
+
+@dataclass(frozen=True)
 class Process:
     name: str
     label: str                              # how people call it: "P1 complaint handling 投诉处理"
@@ -105,6 +120,7 @@ class Process:
     commands: dict[str, str] = field(default_factory=dict)
     form_description: FormDescription | None = None
     replay_checks: tuple[tuple[str, Check], ...] = ()
+    intake: IntakeTarget | None = None
 
     @property
     def deployment(self) -> str:

@@ -8,9 +8,10 @@ path a person can take is the same code. Each takes the verified caller
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session
 
 from kefu import processes, runtime
 from kefu.core import identity
@@ -29,10 +30,13 @@ def acting(caller: Verified, by: str | None = None, step: str | None = None) -> 
         yield who
 
 
-def open_contact(reg: ContactRegistration, caller: Verified) -> tuple[CaseState, str]:
-    """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
+def open_contact(reg: ContactRegistration, caller: Verified, imported: dict[str, Any] | None = None,
+                 also: Callable[[Session, CaseState], None] | None = None) -> tuple[CaseState, str]:
+    """Register a contact and start its flow run. The case is recorded even if Prefect is down.
+    A contact from a file (``kefu intake``) keeps where it came from and commits its row's key."""
     with acting(caller, reg.by) as who:
-        state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}))
+        state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}),
+                                            imported=imported, also=also)
     note = start(state)  # before the read: the state returned names the run it started
     return _as_recorded(state), note
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kefu.core.forms import Form, form_for
-from kefu.core.process import Check, Deployment, HumanStep, Process
+from kefu.core.process import Check, Deployment, HumanStep, IntakeTarget, Process
 from kefu.core.refusals import FIELD_FIXES, InputRefused, refusal_from_validation
 from kefu.core.rules import Rules, StaffMember
 from kefu.core.rules import load_rules as _load_rules
@@ -38,6 +38,15 @@ def of(name: str) -> Process:
         return _BY_NAME[name]
     except KeyError:
         raise LookupError(f"no process {name!r}; kefu runs {', '.join(_BY_NAME)}") from None
+
+
+def intake_target(name: str) -> IntakeTarget:
+    """The process that takes in files of ``name`` rows (``kefu intake <name>``)."""
+    targets = {p.intake.name: p.intake for p in PROCESSES if p.intake is not None}
+    try:
+        return targets[name]
+    except KeyError:
+        raise LookupError(f"kefu takes in no {name!r} files; it takes in {', '.join(targets)}") from None
 
 
 def load_rules(directory: Path) -> Rules:

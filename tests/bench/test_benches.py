@@ -56,3 +56,8 @@ def test_the_complaint_throughput_bench_runs_on_its_own_kefu(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "1/1 cases complete" in result.stdout
+
+
+def test_the_intake_bench_runs():
+    out = bench("bench/intake_bench.py", "--rows", "3000")
+    assert "first import: 3,000 rows" in out and "same file again: 3,000 rows" in out

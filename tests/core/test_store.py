@@ -198,3 +198,33 @@ def test_an_unknown_case_is_reported_as_such(store):
     with pytest.raises(UnknownCase) as info:
         store.state("C-20261123-9999")
     assert info.value.case_id == "C-20261123-9999"
+
+
+def test_a_days_ten_thousandth_case_numbers_on_past_9999(store, rules, frozen_clock):
+    """Ids are numbered by value, not as text: ``-10000`` follows ``-9999`` (it sorts below it as text)."""
+    import sqlalchemy as sa
+
+    from models.records import Case
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.insert(Case.__table__), [dict(id=f"C-20261123-{n}", process="complaint", kind="complaint",
+                                                      status="open", customer_name="x", opened_at=clock.now(),
+                                                      last_seq=0) for n in ("9999", "10000")])
+    assert register(store, rules).case_id == "C-20261123-10001"
+
+
+def test_many_cases_recorded_at_once_are_numbered_chained_and_sealed_like_one(store, rules, frozen_clock):
+    from kefu.core import chain
+    from models.case import EventType
+
+    at = clock.now()
+    archived = [("20261123", f"客户{n}", [
+        NewEvent(ComplaintEvent.ARCHIVED, "li.na", at, {"name": f"客户{n}", "channel": "web", "content": "迟到",
+                                                        "severity": "general"}),
+        NewEvent(EventType.CLOSED, "li.na", at, {"outcome": "archived"})]) for n in range(3)]
+    register(store, rules)
+    states = store.create_many("C", archived, rules.version)
+    assert [s.case_id for s in states] == ["C-20261123-0002", "C-20261123-0003", "C-20261123-0004"]
+    assert {s.status for s in states} == {"closed"}
+    verdicts = list(chain.verify(store.engine, [s.case_id for s in states]))
+    assert all(v.intact for v in verdicts), [p.text() for v in verdicts for p in v.problems]

@@ -3,8 +3,8 @@ consultations 咨询 and queries 查询, answered and closed (process ``contact`
 
 from __future__ import annotations
 
-from kefu.core.process import Deployment, HumanStep, Process, Section
-from kefu.processes.complaint import decisions, replay
+from kefu.core.process import Deployment, HumanStep, IntakeTarget, Process, Section
+from kefu.processes.complaint import archive, decisions, replay
 from kefu.processes.complaint.rules import (
     CASE_WIDE_DEADLINES,
     CONTACT_STEPS,
@@ -36,6 +36,9 @@ COMPLAINT = Process(
                             "P1 complaint handling 投诉处理 — one run per complaint, suspended at each human step."),),
     field_fixes=decisions.FIELD_FIXES,
     replay_checks=replay.CHECKS,
+    intake=IntakeTarget("complaints", section=lambda rules: rules.complaint,
+                        case_id_prefix=lambda rules: rules.department.department.case_id_prefix,
+                        archived=archive.archived_complaint, registration=archive.complaint_registration),
 )
 
 CONTACT = Process(

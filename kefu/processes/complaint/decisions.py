@@ -107,8 +107,11 @@ def classify(rules: Rules, reg: ContactRegistration) -> tuple[str, str | None, s
     return kind, severity, "; ".join(basis)
 
 
-def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -> CaseState:
-    """Fill the Complaint Register and classify the contact (step 1, 投诉受理)."""
+def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration, imported: dict[str, Any] | None = None,
+                     also: Callable[[Session, CaseState], None] | None = None) -> CaseState:
+    """Fill the Complaint Register and classify the contact (step 1, 投诉受理). A contact taken in
+    from a file keeps where it came from (``imported``: source, batch, external id, row); ``also``
+    writes what must commit with it (the file row's key, so a re-import never opens it twice)."""
     if reg.channel not in rules.complaint.channels:
         raise InputRefused("channel", f"unknown channel {reg.channel!r}",
                            f"use one of {', '.join(rules.complaint.channels)}")
@@ -130,12 +133,17 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration) -
         raise InputRefused("received_at", f"is more than {within} days ago ({received_at.date().isoformat()})",
                            f"a contact is registered within {within} days of arriving: check the year and month")
     payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
+    if payload["category"] is None:
+        del payload["category"]
+    if imported is not None:
+        payload["imported"] = imported
     payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
                    received_at=received_at.isoformat(), owner=owner, **customer_messages.zone_on_record(rules, payload))
     first = NewEvent(ComplaintEvent.REGISTERED, reg.by, received_at, payload)
     events = [first] + step_deadlines(rules, CaseState(case_id=""), [first])
     day = received_at.astimezone(rules.department.department.zone).strftime("%Y%m%d")
-    return store.create(rules.department.department.case_id_prefix, day, process, reg.name, events, rules.version)
+    return store.create(rules.department.department.case_id_prefix, day, process, reg.name, events, rules.version,
+                        also=also)
 
 
 def acknowledge(store: CaseStore, rules: Rules, case_id: str) -> CaseState:

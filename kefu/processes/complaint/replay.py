@@ -23,5 +23,20 @@ def decided_by_allowed(context: Context, state: CaseState, event: RecordedEvent)
     return None
 
 
-CHECKS = tuple((str(event_type), decided_by_allowed) for event_type in STEP_EVENT.values())
+def archived_as_configured(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A complaint taken in from a file was archived by staff, with a channel and a severity the
+    rules of the time know (the rules its validation checked it by)."""
+    p, rules = event.payload, context.rules
+    if rules.staff_member(event.actor) is None:
+        return Divergence(event.seq, event.type, "who archived the complaint", "a staff member", event.actor)
+    if p.get("channel") not in rules.complaint.channels:
+        return Divergence(event.seq, event.type, "the channel", f"one of {rules.complaint.channels}", p.get("channel"))
+    if p.get("severity") not in rules.complaint.severities:
+        return Divergence(event.seq, event.type, "the severity", f"one of {rules.complaint.severities}",
+                          p.get("severity"))
+    return None
+
+
+CHECKS = (*((str(event_type), decided_by_allowed) for event_type in STEP_EVENT.values()),
+          (str(ComplaintEvent.ARCHIVED), archived_as_configured))
 CONTACT_CHECKS = ((str(ComplaintEvent.ANSWERED), decided_by_allowed),)

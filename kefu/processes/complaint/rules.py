@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Iterator, Literal
 from pydantic import Field, model_validator
 
 from kefu.core.config import Strict
+from kefu.core.field_rules import IntakeRules, sets_of
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 STEPS = ("judgement", "investigation", "proposal", "approval", "implementation", "review")
 CASE_WIDE_DEADLINES = ("resolution",)
 CONTACT_STEPS = ("answer",)
+# What an archived complaint is made of (kefu intake complaints): the register's fields, its
+# source's own id and category, and how it ended.
+ARCHIVE_FIELDS = ("external_id", "received_at", "closed_at", "channel", "category", "content", "name", "phone",
+                  "email", "severity", "resolution")
 
 
 class ClassificationRule(Strict):
@@ -66,6 +71,9 @@ class ComplaintRules(Strict):
     answers: Answers | None = None
     # How long after a contact arrived it may still be registered with its own time.
     registered_within_days: int = Field(30, ge=1, le=3650)
+    # The rules of rows taken in from files (kefu intake complaints); rules on record from before
+    # bulk intake have none.
+    intake: IntakeRules | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "ComplaintRules":
@@ -116,6 +124,13 @@ def complaint_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     for severity, role in complaint.notify_at_intake.items():
         if role not in roles:
             yield f"notify_at_intake.{severity}", f"unknown role {role!r}", f"use roles from department.yaml: {roles}"
+    if complaint.intake is not None:
+        yield from sets_of(complaint, complaint.intake)
+        for group in ("fields", "open"):
+            for name in getattr(complaint.intake, group):
+                if name not in ARCHIVE_FIELDS:
+                    yield (f"intake.{group}.{name}", "is not a field of a complaint's record",
+                           f"use one of {', '.join(ARCHIVE_FIELDS)}")
     for field, template in complaint.templates.model_dump().items():
         if not (rules.directory / "templates" / template).is_file():
             yield (f"templates.{field}", f"template {template} not found",
