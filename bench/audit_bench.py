@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,40 +28,22 @@ import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the scripted complaint of the audit tests
+sys.path.insert(0, str(REPO))  # bench.databases, also when run as a script
 
 from audit_cases import resolved_complaint  # noqa: E402
 
+from bench.databases import scratch_engine  # noqa: E402
 from kefu.audit import importer, parallel, replay  # noqa: E402
 from kefu.core import (
     chain,  # noqa: E402
     clock,  # noqa: E402
 )
 from kefu.core.store import CaseStore  # noqa: E402
-from kefu.db import make_engine  # noqa: E402
 from kefu.processes import load_rules  # noqa: E402
 from models.records import Case, CaseEvent  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOG = REPO / "tests" / "data" / "helpdesk_italy.csv.gz"
 MAPPING = REPO / "docs" / "mappings" / "helpdesk_italy.yaml"
-
-
-def _engine(backend: str) -> tuple[sa.Engine, callable]:
-    if backend == "sqlite":
-        path = Path(tempfile.mkdtemp(prefix="kefu-audit-bench-")) / "kefu.db"
-        return make_engine(f"sqlite:///{path}"), lambda: None
-    name = f"kefu_audit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = make_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE {name}"))
-
-    return engine, drop
 
 
 def populate(engine: sa.Engine, cases: int) -> int:
@@ -127,7 +107,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for verify and replay (2 cores: 2)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument around a one-process replay")
     args = parser.parse_args()
-    engine, drop = _engine(args.backend)
+    engine, drop = scratch_engine(args.backend, "audit")
     try:
         events = populate(engine, args.cases)
 

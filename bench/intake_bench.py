@@ -18,7 +18,6 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,14 +26,13 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.databases import scratch_engine  # noqa: E402
 from kefu import intake, processes  # noqa: E402
 from kefu.core import clock  # noqa: E402
 from kefu.core.store import CaseStore  # noqa: E402
-from kefu.db import make_engine  # noqa: E402
 from kefu.intake.mapping import load_mapping  # noqa: E402
 from kefu.intake.validation import warm_up  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAPPING = REPO / "docs" / "mappings" / "cfpb_complaints_2014.yaml"
 HEADER = ["Complaint ID", "Product", "Sub-product", "Issue", "Sub-issue", "State", "ZIP code", "Submitted via",
           "Date received", "Date sent to company", "Company", "Company response", "Timely response?",
@@ -45,10 +43,16 @@ ISSUES = ["Loan servicing, payments, escrow account", "Cont'd attempts collect d
           "Incorrect information on credit report", "Account opening, closing, or management"]
 
 
+# The six faults, in turn on every 200th row: (name, column, the value written there).
+FAULTS = (("missing issue", 3, ""), ("bad date", 8, "2014-13-45"), ("future date", 8, "01/01/2099"),
+          ("unmapped channel", 7, "Carrier pigeon"), ("invisible character", 3, "Refund \u202e"),
+          ("too long", 3, "x" * 5000))
+
+
 def write_file(path: Path, rows: int) -> dict[str, int]:
     """A CFPB-shaped file; returns how many rows carry each fault."""
-    rng, faults = random.Random(7), {"missing issue": 0, "bad date": 0, "future date": 0, "unmapped channel": 0,
-                                     "invisible character": 0, "too long": 0, "repeat": 0, "conflict": 0}
+    rng = random.Random(7)
+    faults = dict.fromkeys([name for name, _, _ in FAULTS] + ["repeat", "conflict"], 0)
     start, previous = date(2014, 1, 1), []
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
@@ -65,46 +69,12 @@ def write_file(path: Path, rows: int) -> dict[str, int]:
                 row[0] = str(1_000_000 + n - 1)  # the previous row's id on another row: a conflict
                 faults["conflict"] += 1
             elif n % 200 == 199:
-                kind = (n // 200) % 6
-                if kind == 0:
-                    row[3] = ""
-                    faults["missing issue"] += 1
-                elif kind == 1:
-                    row[8] = "2014-13-45"
-                    faults["bad date"] += 1
-                elif kind == 2:
-                    row[8] = "01/01/2099"
-                    faults["future date"] += 1
-                elif kind == 3:
-                    row[7] = "Carrier pigeon"
-                    faults["unmapped channel"] += 1
-                elif kind == 4:
-                    row[3] = "Refund \u202e"
-                    faults["invisible character"] += 1
-                else:
-                    row[3] = "x" * 5000
-                    faults["too long"] += 1
+                name, column, value = FAULTS[(n // 200) % len(FAULTS)]
+                row[column] = value
+                faults[name] += 1
             out.writerow(row)
             previous = row
     return faults
-
-
-def _engine(backend: str) -> tuple[sa.Engine, callable]:
-    if backend == "sqlite":
-        path = Path(tempfile.mkdtemp(prefix="kefu-intake-bench-")) / "kefu.db"
-        return make_engine(f"sqlite:///{path}"), lambda: None
-    name = f"kefu_intake_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = make_engine(f"postgresql://postgres@127.0.0.1:5432/{name}")
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE {name}"))
-
-    return engine, drop
 
 
 def _peak_mb() -> float:
@@ -122,7 +92,7 @@ def main() -> None:
     faults = write_file(path, args.rows)
     print(f"{args.rows:,} rows ({path.stat().st_size / 1e6:.1f} MB), faults: "
           + ", ".join(f"{k} {v}" for k, v in faults.items()))
-    engine, drop = _engine(args.backend)
+    engine, drop = scratch_engine(args.backend, "intake")
     try:
         rules, store = processes.load_rules(REPO / "config"), CaseStore(engine)
         target, mapping = processes.intake_target("complaints"), load_mapping(MAPPING)

@@ -54,7 +54,7 @@ def take_in(target_name: str, file: Path, mapping_path: Path, mode: str, dry_run
             typer.echo(f"warning: {state.case_id} recorded, but its flow run {note}", err=True)
         return state
 
-    with service.acting(verified) as who, _progress(not as_json, rows_in(file)) as advance:
+    with service.acting(verified) as who, _progress(not as_json, lambda: rows_in(file)) as advance:
         result = intake.take_in(runtime.store(), runtime.rules(), target, file, mapping, mode=mode, actor=who.by,
                                 dry_run=dry_run, opener=opener, progress=advance)
     verb = "would be imported" if dry_run else "imported"
@@ -69,13 +69,13 @@ def take_in(target_name: str, file: Path, mapping_path: Path, mode: str, dry_run
 class _progress:
     """A progress bar on a terminal (rows read of about how many); nothing otherwise."""
 
-    def __init__(self, wanted: bool, total: int | None) -> None:
+    def __init__(self, wanted: bool, total: Callable[[], int | None]) -> None:
         self.bar = None
-        if wanted and sys.stderr.isatty():
+        if wanted and sys.stderr.isatty():  # counting the rows reads the file once more: only for a bar
             from rich.progress import Progress
 
-            self.bar = Progress(transient=True, console=None)
-            self.total = total
+            self.bar = Progress(transient=True)
+            self.total = total()
 
     def __enter__(self) -> Callable[[int], None] | None:
         if self.bar is None:

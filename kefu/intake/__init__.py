@@ -54,7 +54,6 @@ class Result:
     quarantined: int = 0
     duplicates: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
-    cases: list[str] = field(default_factory=list)  # the live cases opened (an archive's are too many to list)
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:
@@ -108,7 +107,7 @@ def take_in(store: CaseStore, rules: Rules, target: IntakeTarget, path: Path, ma
         if not dry_run:
             taken.clear()
         frame = shape(plan, raw)
-        ids = [v for v in frame["external_id"]] if "external_id" in frame else []
+        ids = frame["external_id"].tolist() if "external_id" in frame else []
         stored = _stored(store, target.name, mapping.source, [i for i in ids if i is not None])
         problems = validator.problems(frame, {i for i in ids if i is not None and (i in stored or i in taken)})
         good: list[tuple[int, dict[str, Any], str]] = []
@@ -190,7 +189,7 @@ def _open(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: IntakeM
             continue
         pace.wait()
         try:
-            state = opener(registration, _origin(mapping, result.batch, record, row),
+            opener(registration, _origin(mapping, result.batch, record, row),
                            lambda session, state, r=record, p=print_, n=row: _write_keys(
                                session, result, [(r, p, n, state.case_id)]))
         except InputRefused as exc:
@@ -198,7 +197,6 @@ def _open(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: IntakeM
                               record.get("external_id"), {}))
             continue
         result.imported += 1
-        result.cases.append(state.case_id)
     _count_held(result, held)
     if not dry_run and held:
         with Session(store.engine) as session, session.begin():

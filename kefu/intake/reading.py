@@ -6,7 +6,8 @@ header is row 1), so memory stays flat however long the file is."""
 from __future__ import annotations
 
 import codecs
-from datetime import date, datetime, time
+from datetime import date, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,7 +28,15 @@ def format_of(path: Path) -> str:
 
 
 def encoding_of(path: Path) -> str:
-    """The first of :data:`ENCODINGS` the whole file decodes in (read in blocks, never whole)."""
+    """The first of :data:`ENCODINGS` the whole file decodes in (read in blocks, never whole),
+    found once per file version: the header and the chunks ask again."""
+    stat = path.stat()
+    return _encoding(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _encoding(name: str, mtime_ns: int, size: int) -> str:
+    path = Path(name)
     for encoding in ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -43,28 +52,22 @@ def encoding_of(path: Path) -> str:
 
 
 def headers_of(path: Path) -> list[str]:
-    return next(iter(_chunks(path, 1, header_only=True))).columns.tolist()
+    if format_of(path) == "csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding_of(path), nrows=0).columns.tolist()
+    return next(_workbook_chunks(path, 1, None, header_only=True)).columns.tolist()
 
 
 def chunks(path: Path, rows: int, date_format: str | None = None) -> Iterator[pd.DataFrame]:
     """The file's rows, ``rows`` at a time: strings, blank cells as "" (a date cell of a workbook
     written as ``date_format``, or ISO-8601)."""
-    yield from _chunks(path, rows, date_format=date_format)
-
-
-def _chunks(path: Path, rows: int, date_format: str | None = None, header_only: bool = False) -> Iterator[pd.DataFrame]:
-    if format_of(path) == "csv":
-        encoding = encoding_of(path)
-        if header_only:
-            yield pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, nrows=0)
-            return
-        first = 2
-        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, chunksize=rows):
-            chunk.index = range(first, first + len(chunk))
-            first += len(chunk)
-            yield chunk
+    if format_of(path) != "csv":
+        yield from _workbook_chunks(path, rows, date_format, header_only=False)
         return
-    yield from _workbook_chunks(path, rows, date_format, header_only)
+    first = 2
+    for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding_of(path), chunksize=rows):
+        chunk.index = range(first, first + len(chunk))
+        first += len(chunk)
+        yield chunk
 
 
 def _workbook_chunks(path: Path, rows: int, date_format: str | None, header_only: bool) -> Iterator[pd.DataFrame]:
@@ -100,9 +103,7 @@ def _workbook_chunks(path: Path, rows: int, date_format: str | None, header_only
 def _cell(value: Any, date_format: str | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.strftime(date_format) if date_format else value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # a datetime too
         return value.strftime(date_format) if date_format else value.isoformat()
     if isinstance(value, time):
         return value.isoformat()
