@@ -49,7 +49,7 @@ def _form_description(case: CaseState, step: str, round_: int) -> str:
     rules = runtime.rules()
     describe = processes.of(case.process).form_description
     if describe is not None:
-        return describe(rules, case, step, round_)
+        return describe(rules, runtime.store(), case, step, round_)
     intake = case.intake
     deadline = case.deadline(step, round_)
     return render_file(

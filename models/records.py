@@ -4,7 +4,7 @@ so listing cases and finding due deadlines are indexed queries, not replays."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -229,3 +229,19 @@ class StaffCredential(SQLModel, table=True):
     # Wrong PINs in a row: at access.pin_attempts the PIN is revoked (a six-digit PIN must not be
     # guessable by trying).
     failures: int = 0
+
+
+class StaffAbsence(SQLModel, table=True):
+    """A span a staff member is away (leave 请假, training, …), both days included: kefu gives them
+    no new customer or callback then (kefu.core.availability)."""
+
+    __tablename__ = "kefu_staff_absence"
+    __table_args__ = (sa.UniqueConstraint("staff", "first_day", name="uq_absence_staff_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff: str = Field(index=True, max_length=80)
+    first_day: date
+    last_day: date
+    reason: str = Field(max_length=500)
+    recorded_by: str = Field(max_length=80)
+    recorded_at: datetime = utc_column()

@@ -4,6 +4,7 @@ and the reducer all know — nothing registers itself by being imported."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -49,10 +50,10 @@ def test_every_process_has_a_home_in_every_layer():
     tasks/, flows/ and tests/processes/ (a consultation is P1's short branch: it lives with the
     complaint, and has a flow of its own)."""
     homes = {p.name for p in processes.PROCESSES if p.config is not None}
-    assert homes == {"complaint", "callback", "order"}
+    assert homes == {"complaint", "callback", "order", "customer"}
     for name in homes:
         for path in (f"models/{name}.py", f"kefu/processes/{name}/__init__.py", f"tasks/{name}.py",
-                     f"flows/{name}.py", f"tests/processes/{name}", f"kefu/demo/{name}.py"):
+                     f"flows/{name}.py", f"tests/processes/{name}", f"kefu/demo/{name}.py", f"kefu/cli/{name}.py"):
             assert (REPO / path).exists(), path
     assert len([p for p in (REPO / "kefu").glob("*.py") if p.name != "__init__.py"]) <= 6
 
@@ -68,3 +69,6 @@ def test_every_step_belongs_to_one_process():
     """A human step's name says which form it is; two processes never share one."""
     names = [s.name for p in processes.PROCESSES for s in p.human_steps]
     assert len(names) == len(set(names))
+    # A step's name is in the key of its wait (flows/waiting.py), and Prefect's keys allow only
+    # lowercase letters, digits and dashes: `first-contact`, never `first_contact`.
+    assert all(re.fullmatch(r"[a-z0-9-]+", name) for name in names), names

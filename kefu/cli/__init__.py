@@ -26,6 +26,7 @@ from kefu.cli.audit import audit_app  # noqa: E402
 from kefu.cli.callback import callback_app, report_app  # noqa: E402
 from kefu.cli.case import case_app, deadlines_app  # noqa: E402
 from kefu.cli.complaint import complaint_app, contact_app  # noqa: E402
+from kefu.cli.customer import customer_app  # noqa: E402
 from kefu.cli.intake import intake_app  # noqa: E402
 from kefu.cli.order import order_app  # noqa: E402
 from kefu.cli.outbox import outbox_app  # noqa: E402
@@ -36,7 +37,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="kefu 客服:
 config_app = typer.Typer(no_args_is_help=True, help="The department's rules (config/).")
 for group, name in ((complaint_app, "complaint"), (contact_app, "contact"), (case_app, "case"), (config_app, "config"),
                     (deadlines_app, "deadlines"), (outbox_app, "outbox"), (order_app, "order"), (audit_app, "audit"),
-                    (callback_app, "callback"), (report_app, "report"), (staff_app, "staff"), (intake_app, "intake")):
+                    (callback_app, "callback"), (report_app, "report"), (staff_app, "staff"), (intake_app, "intake"),
+                    (customer_app, "customer")):
     app.add_typer(group, name=name)
 for fn in (login, logout, whoami):
     app.command(fn.__name__)(fn)

@@ -37,6 +37,15 @@ def intake_complaints(
     take_in("complaints", file, mapping, mode, dry_run, as_json)
 
 
+@intake_app.command("customers")
+@command
+def intake_customers(file: Path = FileArg, mapping: Path = MappingOpt, dry_run: bool = DryRunOpt,
+                     as_json: bool = JsonOpt) -> None:
+    """Take in a file of customer records (the day's collected records, another tool's archive): each
+    new customer waits for the supervisor's assignment (`kefu customer assign`)."""
+    take_in("customers", file, mapping, "open", dry_run, as_json)
+
+
 def take_in(target_name: str, file: Path, mapping_path: Path, mode: str, dry_run: bool, as_json: bool) -> None:
     """Validate and take in ``file`` as ``target_name`` rows, for the verified caller."""
     from kefu import intake
@@ -47,9 +56,8 @@ def take_in(target_name: str, file: Path, mapping_path: Path, mode: str, dry_run
     verified = caller()
     mapping = load_mapping(mapping_path)
 
-    def opener(registration: Any, origin: dict[str, Any], also: Callable[..., None]) -> Any:
-        state, note = service.open_contact(registration.model_copy(update={"by": verified.staff}), verified,
-                                           imported=origin, also=also)
+    def opener(target: Any, registration: Any, origin: dict[str, Any], also: Callable[..., None]) -> Any:
+        state, note = service.open_from_file(target, registration, verified, origin, also)
         if note != "started":
             typer.echo(f"warning: {state.case_id} recorded, but its flow run {note}", err=True)
         return state

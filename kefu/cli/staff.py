@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 
 from kefu import runtime
-from kefu.cli.support import BadInput, JsonOpt, caller, command, emit, local_iso, token_file
+from kefu.cli.support import BadInput, JsonOpt, caller, command, emit, local_iso, parse_day, token_file
 from kefu.core import clock, identity
+from kefu.executor import service
 
 staff_app = typer.Typer(help="The roster, and the staff's personal credentials.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal CLI tokens (KEFU_TOKEN, `kefu login`).")
@@ -119,3 +120,31 @@ def whoami(as_json: bool = JsonOpt) -> None:
     member = runtime.rules().staff_member(verified.staff)
     emit(as_json, {"staff": verified.staff, "role": member.role if member else None},
          f"{verified.staff} ({member.role if member else '?'})")
+
+
+@staff_app.command("away")
+@command
+def staff_away(
+    staff_id: Optional[str] = typer.Argument(None, help="Who is away (none: list the absences from today on)."),
+    first: Optional[str] = typer.Option(None, "--from", help="First day away (YYYY-MM-DD)."),
+    last: Optional[str] = typer.Option(None, "--to", help="Last day away, inclusive (default: --from)."),
+    reason: str = typer.Option("", "--reason", help="Why: leave 请假, training, …"),
+    by: Optional[str] = typer.Option(None, "--by", help="Who records it (default: you, from your token)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Record that someone is away (supervisors and above): no new customers or callbacks for them then."""
+    from kefu.core import availability
+
+    rules, store = runtime.rules(), runtime.store()
+    today = clock.now().astimezone(rules.department.department.zone).date()
+    if staff_id is not None:
+        if first is None:
+            raise BadInput("from", "missing", "give the first day away with --from YYYY-MM-DD")
+        start = parse_day(first, "from")
+        with service.acting(caller(), by) as who:
+            availability.record_absence(store, rules, staff_id, start, parse_day(last, "to") if last else start,
+                                        reason, who.by)
+    rows = [{"staff": a.staff, "from": a.first_day.isoformat(), "to": a.last_day.isoformat(), "reason": a.reason,
+             "recorded_by": a.recorded_by} for a in availability.absences(store, today)]
+    emit(as_json, rows, "\n".join(f"{r['staff']:<12} {r['from']} – {r['to']}  {r['reason']}  (by {r['recorded_by']})"
+                                  for r in rows) or "(nobody away)")

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 # Records a person's input at a human step (refused with InputRefused if it breaks a rule).
 Recorder = Callable[["CaseStore", "Rules", str, Any], CaseState]
-# What the dashboard shows above a wait's form: (rules, case, step, round) -> markdown.
-FormDescription = Callable[["Rules", CaseState, str, int], str]
+# What the dashboard shows above a wait's form: (rules, store, case, step, round) -> markdown.
+FormDescription = Callable[["Rules", "CaseStore", CaseState, str, int], str]
 # A replay check: the rules of the time, the case just before the event, the event -> a divergence or None.
 Check = Callable[["Context", CaseState, RecordedEvent], "Divergence | None"]
 
@@ -89,13 +89,17 @@ class IntakeTarget:
     section whose ``intake:`` holds their field rules, and what a valid row becomes. ``archived``
     gives a historic row's case, closed as it ended in its source: ``(day, customer name, first
     events)`` for ``CaseStore.create_many`` (refused with InputRefused when the process's own rules
-    say no). ``registration`` gives the intake form a live case opens with (``--as open``)."""
+    say no). ``registration`` gives the form a live case opens with (``--as open``), and ``opens``
+    records it: ``(store, rules, registration, where the row came from, also) -> case``. The first
+    of ``modes`` is the default."""
 
     name: str
     section: Callable[["Rules"], BaseModel]
     case_id_prefix: Callable[["Rules"], str]
-    archived: Callable[["Rules", dict[str, Any], dict[str, Any], str], tuple[str, str, list[Any]]]
+    archived: Callable[["Rules", dict[str, Any], dict[str, Any], str], tuple[str, str, list[Any]]] | None = None
     registration: Callable[["Rules", dict[str, Any]], BaseModel] | None = None
+    opens: Callable[..., CaseState] | None = None
+    modes: tuple[str, ...] = ("archive", "open")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 from zoneinfo import ZoneInfo
@@ -52,6 +53,8 @@ class StaffMember(Strict):
     role: str
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     department: str
+    # Someone who left (or moved away) stays on the roster for the record, but takes no new work.
+    active: bool = True
 
 
 class Deputy(Strict):
@@ -297,14 +300,42 @@ def upgrade_older_folder(directory: Path) -> None:
 
     callback, messages = directory / "callback.yaml", directory / "customer_messages.yaml"
     held = _read_yaml(callback) if callback.is_file() else None
-    if not isinstance(held, dict) or (messages.exists() and "selection_at" in held):
+    if not isinstance(held, dict) or (messages.exists() and "selection_at" in held
+                                      and (directory / "customer.yaml").exists()):
         return  # today's shape, or not a folder kefu wrote (its load says what is wrong)
     if not messages.exists():
         added = _read_yaml(REPO_ROOT / "config" / "customer_messages.yaml")
         added["quiet_hours"] = held.pop("quiet_hours", added["quiet_hours"])
-        messages.write_text(yaml.safe_dump(added, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        _write_yaml(messages, added)
     held.setdefault("selection_at", _read_yaml(REPO_ROOT / "config" / "callback.yaml")["selection_at"])
-    callback.write_text(yaml.safe_dump(held, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    held.pop("customers", None)
+    _write_yaml(callback, held)
+    if not (directory / "customer.yaml").exists():
+        _add_customer_archive(directory, REPO_ROOT / "config")
+
+
+def _add_customer_archive(directory: Path, shipped: Path) -> None:
+    """3 Dec 2026: the customer archive became a process (P5) with its own file, SLA policies,
+    labels and templates, as shipped today; callback.yaml's customers became its records."""
+    shutil.copy(shipped / "customer.yaml", directory / "customer.yaml")
+    shutil.copytree(shipped / "templates" / "customer", directory / "templates" / "customer", dirs_exist_ok=True)
+    sla, today = _read_yaml(directory / "sla.yaml"), _read_yaml(shipped / "sla.yaml")
+    sla["policies"] += [p for p in today["policies"] if p.get("process") == "customer"]
+    if "sources" in sla:
+        sla["sources"]["customer"] = today["sources"]["customer"]
+    _write_yaml(directory / "sla.yaml", sla)
+    department, labels = _read_yaml(directory / "department.yaml"), _read_yaml(shipped / "department.yaml")["labels"]
+    if isinstance(department.get("labels"), dict):
+        for category in ("processes", "kinds", "steps"):
+            department["labels"].setdefault(category, {})
+            for name in ("customer", "assignment", "first-contact"):
+                if name in labels[category]:
+                    department["labels"][category][name] = labels[category][name]
+        _write_yaml(directory / "department.yaml", department)
+
+
+def _write_yaml(path: Path, data: Any) -> None:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _parse(path: Path, model: type[BaseModel]) -> BaseModel:

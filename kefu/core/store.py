@@ -219,6 +219,8 @@ class CaseStore:
                 kind=new_state.kind, severity=new_state.severity, status=new_state.status,
                 step=new_state.step, closed_at=new_state.closed_at, flow_run_id=new_state.flow_run_id,
                 owner=new_state.owner, customer_phone=mask_phone(new_state.intake.get("phone", "")),
+                # A customer's record may change its name (kefu customer update).
+                customer_name=sa.func.coalesce(new_state.intake.get("name"), Case.customer_name),
                 last_hash=head,
                 seal=chain.seal_of(state.case_id, last_seq, head) if new_state.status == "closed" else None,
             )

@@ -1,6 +1,7 @@
 """``kefu demo``: a working day of the department, on the embedded default.
 
-The scenes, one module per process: the complaints and consultations (``complaint``), their
+The scenes, one module per process: the day's customer records and their assignment
+(``customer``), the complaints and consultations (``complaint``), their
 callbacks (``callback``), stalled complaints while the business clock runs ahead
 (``complaint.escalations``), three orders (``order``), and the auditor's pass over the day.
 Every action goes through :mod:`kefu.executor.service`, the same path as the CLI, and the demo
@@ -14,7 +15,7 @@ import time
 from typing import Any, Callable
 
 from kefu import runtime
-from kefu.demo import callback, complaint, order, staff
+from kefu.demo import callback, complaint, customer, order, staff
 from kefu.settings import get_settings
 
 # -- waiting for the executor ----------------------------------------------------------------------
@@ -83,12 +84,13 @@ def run(as_json: bool) -> None:
     executor = Executor()
     problems: list[str] = []
     try:
+        archive = customer.run(say, problems)
         day = complaint.run(say, executor, problems)
         called_back = callback.run(say, [s.case_id for s in day if s.case_id], problems)
         escalations = complaint.escalations(say, problems)
         summary = {"cases": complaint.summary_rows(day, executor), "elapsed_seconds": round(time.monotonic() - started, 1),
                    "dashboard_url": settings.dashboard_url, "kefu_home": str(settings.home.resolve()),
-                   "problems": problems, "escalations": escalations, "callbacks": called_back,
+                   "problems": problems, "escalations": escalations, "callbacks": called_back, "customers": archive,
                    "orders": order.run(say, problems), "customer_messages": _customer_messages(),
                    "audit": _audit(say, problems),
                    # Issued for whoever tries the dashboard's forms after the demo (shown once, here).

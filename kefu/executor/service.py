@@ -16,6 +16,7 @@ from sqlmodel import Session
 from kefu import processes, runtime
 from kefu.core import identity
 from kefu.core.identity import Acting, Verified
+from kefu.core.process import IntakeTarget
 from kefu.executor import orchestration
 from kefu.processes.complaint import decisions as complaints
 from models.case import CaseState
@@ -30,14 +31,33 @@ def acting(caller: Verified, by: str | None = None, step: str | None = None) -> 
         yield who
 
 
-def open_contact(reg: ContactRegistration, caller: Verified, imported: dict[str, Any] | None = None,
-                 also: Callable[[Session, CaseState], None] | None = None) -> tuple[CaseState, str]:
-    """Register a contact and start its flow run. The case is recorded even if Prefect is down.
-    A contact from a file (``kefu intake``) keeps where it came from and commits its row's key."""
+def open_contact(reg: ContactRegistration, caller: Verified) -> tuple[CaseState, str]:
+    """Register a contact and start its flow run. The case is recorded even if Prefect is down."""
     with acting(caller, reg.by) as who:
-        state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}),
-                                            imported=imported, also=also)
+        state = complaints.register_contact(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}))
     note = start(state)  # before the read: the state returned names the run it started
+    return _as_recorded(state), note
+
+
+def open_from_file(target: IntakeTarget, registration: Any, caller: Verified, imported: dict[str, Any],
+                   also: Callable[[Session, CaseState], None]) -> tuple[CaseState, str]:
+    """Open a live case from a file's row (``kefu intake … --as open``) for the verified caller and
+    start its flow run: it keeps where it came from and commits its row's key with it."""
+    with acting(caller) as who:
+        state = target.opens(runtime.store(), runtime.rules(),  # type: ignore[misc]
+                             registration.model_copy(update={"by": who.by}), imported, also)
+    note = start(state)
+    return _as_recorded(state), note
+
+
+def open_customer(reg: Any, caller: Verified) -> tuple[CaseState, str]:
+    """Register a new customer (P5) for the verified caller and start its run (it waits for the
+    supervisor's assignment). The record is kept even if Prefect is down."""
+    from kefu.processes.customer import decisions as customers
+
+    with acting(caller, reg.by) as who:
+        state = customers.register_customer(runtime.store(), runtime.rules(), reg.model_copy(update={"by": who.by}))
+    note = start(state)
     return _as_recorded(state), note
 
 

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
@@ -36,11 +36,14 @@ from kefu.intake.validation import UNIQUE, Problem, Validator, fingerprint, reco
 from models.case import CaseState
 from models.records import ImportBatch, IntakeKey, QuarantinedRow
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CHUNK_ROWS = 10_000
-MODES = ("archive", "open")
-# Opens one live case from a row: (record, where it came from, the key writer to commit with it)
-# -> the case. The CLI's goes through kefu.executor.service (the case's flow run starts).
-Opener = Callable[[BaseModel, dict[str, Any], Callable[[Session, CaseState], None]], CaseState]
+# Opens one live case from a row: (the target, its registration, where the row came from, the key
+# writer to commit with it) -> the case. The CLI's goes through kefu.executor.service (the case's
+# flow run starts).
+Opener = Callable[[IntakeTarget, BaseModel, dict[str, Any], Callable[[Session, CaseState], None]], CaseState]
 
 
 @dataclass
@@ -84,10 +87,11 @@ def take_in(store: CaseStore, rules: Rules, target: IntakeTarget, path: Path, ma
     if intake is None:
         raise InputRefused("config", f"the rules have no intake rules for {target.name}",
                            "add an intake: section to the process's config file (see the shipped config/)")
-    if mode not in MODES:
-        raise InputRefused("as", f"{mode!r} is not a way to take rows in", f"use one of {', '.join(MODES)}")
-    if mode == "open" and (opener is None or target.registration is None):
-        raise InputRefused("as", f"{target.name} rows cannot open live cases", "use --as archive")
+    if mode not in target.modes:
+        raise InputRefused("as", f"{target.name} rows are not taken in as {mode!r}",
+                           f"use {' or '.join(target.modes)}")
+    if mode == "open" and opener is None:
+        raise InputRefused("as", "nothing opens the live cases", "take the file in with `kefu intake`")
     fields = intake.for_mode(mode)
     allowed = {name: allowed_values(section, rule) for name, rule in fields.items()}
     plan = Plan(mapping, str(path), reading.headers_of(path), fields, allowed)
@@ -130,9 +134,9 @@ def take_in(store: CaseStore, rules: Rules, target: IntakeTarget, path: Path, ma
             if external_id is not None:
                 taken[external_id] = (print_, f"row {row}")
         if mode == "archive":
-            _archive(store, rules, target, mapping, result, good, held, actor, dry_run)
+            _archive(store, rules, target, mapping, result, good, held, actor, dry_run, raw)
         else:
-            _open(store, rules, target, mapping, result, good, held, opener, pace, dry_run)  # type: ignore[arg-type]
+            _open(store, rules, target, mapping, result, good, held, opener, pace, dry_run, raw)  # type: ignore[arg-type]
         result.rows += len(frame)
         if progress is not None:
             progress(len(frame))
@@ -145,8 +149,9 @@ def take_in(store: CaseStore, rules: Rules, target: IntakeTarget, path: Path, ma
 
 def _archive(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: IntakeMapping, result: Result,
              good: list[tuple[int, dict[str, Any], str]], held: list[_Held], actor: str,
-             dry_run: bool) -> None:
-    """The chunk's good rows as archived cases, their keys and the chunk's held rows, in one transaction."""
+             dry_run: bool, raw: "pd.DataFrame") -> None:
+    """The chunk's good rows as archived cases, their keys and the chunk's held rows, in one
+    transaction; a row the process's own rules refuse is held with its cells as read (``raw``)."""
     prepared, kept = [], []
     for row, record, print_ in good:
         try:
@@ -154,7 +159,7 @@ def _archive(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: Inta
             kept.append((row, record, print_))
         except InputRefused as exc:
             held.append(_Held(row, [Problem(row, exc.field, _text(record.get(exc.field)), exc.problem)],
-                              record.get("external_id"), {}))
+                              record.get("external_id"), raw.loc[row].to_dict()))
     _count_held(result, held)
     if dry_run:
         result.imported += len(prepared)
@@ -173,7 +178,7 @@ def _archive(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: Inta
 
 def _open(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: IntakeMapping, result: Result,
           good: list[tuple[int, dict[str, Any], str]], held: list[_Held], opener: Opener, pace: "_Pace",
-          dry_run: bool) -> None:
+          dry_run: bool, raw: "pd.DataFrame") -> None:
     """Each good row of the chunk as a live case through the normal intake, paced; a row the
     intake refuses (a date too old for a live case, a bad phone) is held like any other."""
     for row, record, print_ in good:
@@ -182,19 +187,19 @@ def _open(store: CaseStore, rules: Rules, target: IntakeTarget, mapping: IntakeM
         except ValidationError as exc:
             refusal = refusal_from_validation(exc, {})
             held.append(_Held(row, [Problem(row, refusal.field, _text(record.get(refusal.field)), refusal.problem)],
-                              record.get("external_id"), {}))
+                              record.get("external_id"), raw.loc[row].to_dict()))
             continue
         if dry_run:
             result.imported += 1
             continue
         pace.wait()
         try:
-            opener(registration, _origin(mapping, result.batch, record, row),
+            opener(target, registration, _origin(mapping, result.batch, record, row),
                            lambda session, state, r=record, p=print_, n=row: _write_keys(
                                session, result, [(r, p, n, state.case_id)]))
         except InputRefused as exc:
             held.append(_Held(row, [Problem(row, exc.field, _text(record.get(exc.field)), exc.problem)],
-                              record.get("external_id"), {}))
+                              record.get("external_id"), raw.loc[row].to_dict()))
             continue
         result.imported += 1
     _count_held(result, held)

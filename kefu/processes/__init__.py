@@ -24,10 +24,11 @@ from kefu.core.store import CaseStore
 from kefu.escalation import requests
 from kefu.processes.callback import CALLBACK
 from kefu.processes.complaint import COMPLAINT, CONTACT
+from kefu.processes.customer import CUSTOMER
 from kefu.processes.order import ORDER
 from models.case import CaseState, StaffInput
 
-PROCESSES: tuple[Process, ...] = (COMPLAINT, CONTACT, CALLBACK, ORDER)
+PROCESSES: tuple[Process, ...] = (COMPLAINT, CONTACT, CALLBACK, ORDER, CUSTOMER)
 
 _BY_NAME = {p.name: p for p in PROCESSES}
 

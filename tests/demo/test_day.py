@@ -66,6 +66,17 @@ def test_demo_runs_a_working_day_through_every_branch(demo_day) -> None:
     assert (orders["late_not_chased"]["chases"], orders["late_not_chased"]["liable"]) == (0, True)
     assert orders["on_time"]["remark_versions"] == 2 and not orders["on_time"]["liable"]
 
+    # P5 the day's customer records (kefu/demo/customer.py): two bad rows held with their reasons,
+    # the supervisor's confirmed assignment, the key customers contacted by their owners.
+    archive = summary["customers"]
+    assert (archive["batch"]["rows"], archive["batch"]["imported"], archive["batch"]["quarantined"]) == (8, 6, 2)
+    assert sorted(h["field"] for h in archive["held"]) == ["name", "phone"]
+    assert len(archive["assigned"]) == 6 and len(archive["contacted"]) == 2
+    skilled = {"li.na", "wang.fang"}  # customer.yaml skills: key_accounts
+    assert {archive["assigned"][c] for c in archive["contacted"]} <= skilled
+    # The archive's two key customers and one agreement customer, called every two months.
+    assert len(summary["callbacks"]["picked"]) >= 3
+
     # The auditor's pass at the end of the day: every case consistent, Prefect's runs agreeing.
     audit = summary["audit"]
     assert audit["cases"] >= len(rows) + len(orders) and audit["consistent"] == audit["cases"], audit

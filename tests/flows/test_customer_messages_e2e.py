@@ -33,14 +33,25 @@ def _until(what: str, done, seconds: float) -> float:
     return time.monotonic() - started
 
 
+def awake_zone() -> str:
+    """A time zone where it is mid-afternoon now, so the customers are out of their quiet hours
+    (customer_messages.yaml: 12–14 and 21–09) whenever this test runs: kefu holds a message for
+    the morning otherwise, as it must. ``Etc/GMT-3`` is UTC+3."""
+    from datetime import datetime, timezone
+
+    offset = (15 - datetime.now(timezone.utc).hour + 12) % 24 - 12
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+
+
 def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gateway_outage_loses_none(department):
     d, smtp, sms = department
     d.run(str(BIN / "kefu"), "up", "--detach", timeout=300)
     d.sign_in_staff()
+    zone = awake_zone()
     by_mail = d.kefu("complaint", "open", "--name", "张三", "--phone", "13800138000", "--channel", "email",
-                     "--email", "zhang.san@example.cn", "--content", "收到的商品有破损")["case_id"]
+                     "--email", "zhang.san@example.cn", "--content", "收到的商品有破损", "--timezone", zone)["case_id"]
     by_sms = d.kefu("complaint", "open", "--name", "李四", "--phone", "13900139000", "--channel", "phone",
-                    "--content", "送货晚了三天")["case_id"]
+                    "--content", "送货晚了三天", "--timezone", zone)["case_id"]
     waited = _until("both acknowledgements", lambda: len(smtp.received) == 1 and len(sms.accepted) == 1, 90)
     [(_, to, message)] = smtp.received
     assert to == ["zhang.san@example.cn"] and by_mail in message["Subject"]
@@ -50,7 +61,7 @@ def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gatewa
 
     sms.down = True
     later = [d.kefu("complaint", "open", "--name", f"客户{n}", "--phone", f"1370013700{n}", "--channel", "phone",
-                    "--content", "安装师傅没来")["case_id"] for n in range(3)]
+                    "--content", "安装师傅没来", "--timezone", zone)["case_id"] for n in range(3)]
     _until("three refused sends", lambda: sum(r["answered"] == 503 for r in sms.requests) >= 3, 90)
     sms.down = False
     # The outbox backs off a minute after a failure; the watch (every 5 s here) delivers then.

@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from people import signed_in
 
@@ -17,7 +18,7 @@ from kefu.core.config import ConfigError
 from kefu.core.refusals import InputRefused
 from kefu.intake.mapping import load_mapping
 from kefu.processes.complaint import decisions
-from models.records import ImportBatch
+from models.records import ImportBatch, QuarantinedRow
 
 HEADER = ["Ticket", "Opened", "Via", "Topic", "Summary", "Detail", "Customer", "Mobile", "Mail"]
 GOOD = [
@@ -245,6 +246,11 @@ def test_a_closing_before_the_complaint_arrived_is_quarantined_by_the_complaints
     result = take_in(store, rules, path, mapping)
     assert (result.imported, result.quarantined) == (1, 1)
     assert list(result.reasons) == ["closed_at: is before received_at (2026-11-19T16:00:00+00:00)"]
+    # Held with the row's cells as the file had them, like a row the validation refused.
+    table = QuarantinedRow.__table__
+    with store.engine.connect() as conn:
+        (cells,) = conn.execute(sa.select(table.c.row).where(table.c.batch == result.batch)).scalars()
+    assert cells["cells"]["Closed"] == "11/19/2026"
 
 
 def test_rows_opened_live_go_through_the_normal_intake_and_its_refusals_are_held(store, rules, frozen_clock,
@@ -257,7 +263,7 @@ def test_rows_opened_live_go_through_the_normal_intake_and_its_refusals_are_held
     no_phone = ["T-4", "11/21/2026", "Web", "X", "late", "", "钱", "", ""]
     path = write_csv(tmp_path / "in.csv", GOOD + [old, no_phone])
 
-    def opener(registration, origin, also):
+    def opener(target, registration, origin, also):
         with signed_in("li.na"):
             return decisions.register_contact(store, rules, registration.model_copy(update={"by": "li.na"}),
                                               imported=origin, also=also)

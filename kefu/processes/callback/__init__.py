@@ -30,6 +30,6 @@ CALLBACK = Process(
                    schedule=selection_schedule),
     ),
     field_fixes=decisions.FIELD_FIXES,
-    form_description=lambda rules, case, step, round_: decisions.form_description(rules, case, round_),
+    form_description=lambda rules, store, case, step, round_: decisions.form_description(rules, case, round_),
     replay_checks=replay.CHECKS,
 )

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from kefu.core import casework, clock, customer_messages
 from kefu.core.assignment import agents, least_loaded
+from kefu.core.availability import available_agents
 from kefu.core.casework import SYSTEM, open_deadline
 from kefu.core.customer_messages import quiet_time
 from kefu.core.policies import CUSTOMER_CHOICE
@@ -28,6 +29,7 @@ from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import mask_phone, render_file
 from kefu.processes.callback.rules import ANSWERED
 from kefu.processes.complaint.decisions import register_contact
+from kefu.processes.customer import decisions as customers
 from models.callback import (
     ATTEMPTED,
     BOOKED,
@@ -41,6 +43,7 @@ from models.callback import (
 )
 from models.case import CaseState, DeadlineState, EventType, RecordedEvent
 from models.complaint import ContactRegistration, complaint_of
+from models.customer import customer_of
 from models.records import Case, CaseEvent
 from models.reducer import apply
 
@@ -116,13 +119,17 @@ def rungs_moved_to(deadline: DeadlineState, booked: datetime) -> list[dict]:
 
 # -- who calls ------------------------------------------------------------------------------------
 
-def assign_agent(store: CaseStore, rules: Rules, trigger: str) -> str:
-    """The agent holding the fewest open callbacks (PROCESSES.md P5 "按照负责客户数量均衡"), among
-    those with the trigger's skill when callback.yaml names one."""
-    candidates = agents(rules)
+def assign_agent(store: CaseStore, rules: Rules, trigger: str, owner: str | None = None) -> str:
+    """The customer's own agent (the archive's owner) when they may take it today; else the agent
+    holding the fewest open callbacks (PROCESSES.md P5 "按照负责客户数量均衡"), among those with the
+    trigger's skill when callback.yaml names one. Nobody away or inactive gets a new callback."""
+    available = available_agents(store, rules, clock.now().astimezone(rules.department.department.zone).date())
     skill = rules.callback.trigger_skills.get(trigger)
-    if skill is not None:
-        candidates = [a for a in candidates if skill in rules.callback.skills.get(a, [])]
+    candidates = [a for a in available if skill is None or skill in rules.callback.skills.get(a, [])]
+    if owner is not None and owner in candidates:
+        return owner
+    # Everybody with the skill away: the callback still needs somebody (the supervisor reassigns).
+    candidates = candidates or [a for a in agents(rules) if skill is None or skill in rules.callback.skills.get(a, [])]
     return least_loaded(candidates, store.open_cases_by_owner(PROCESS))
 
 
@@ -145,7 +152,7 @@ def subject_lines(rules: Rules, trigger: str, ref: str, ref_en: str | None = Non
 
 def open_callback(store: CaseStore, rules: Rules, *, trigger: str, trigger_key: str, customer: CallbackCustomer,
                   ref: str, ref_en: str | None = None, triggered_at: datetime,
-                  source_case: str | None = None) -> CaseState:
+                  source_case: str | None = None, owner: str | None = None) -> CaseState:
     """Open the callback for one trigger (again: the one already opened), its agent, its first
     proposed time, and its deadline (sla.yaml: callback call, three days from the trigger)."""
     existing = find_by_trigger(store, trigger_key)
@@ -159,7 +166,7 @@ def open_callback(store: CaseStore, rules: Rules, *, trigger: str, trigger_key: 
     opened = NewEvent(OPENED, SYSTEM, triggered_at, {
         "trigger": trigger, "trigger_key": trigger_key, "source_case": source_case,
         "subject": subject, "subject_en": subject_en, "customer": customer.model_dump(mode="json"),
-        "agent": assign_agent(store, rules, trigger),
+        "agent": assign_agent(store, rules, trigger, owner),
         "max_attempts": rules.callback.max_attempts(customer.member),
         "proposed_at": first_call_time(rules, triggered_at, zone).isoformat(),
         "rule": "callback.yaml propose_after, quiet_hours",
@@ -193,10 +200,13 @@ def open_for_service(store: CaseStore, rules: Rules, *, reference: str, service:
                          customer=customer, ref=service, triggered_at=clock.as_utc(completed_at))
 
 
-def _archived(rules: Rules, customer_id: str) -> CallbackCustomer:
-    c = rules.callback.customer(customer_id)
-    return CallbackCustomer(id=c.id, name=c.name, phone=c.phone, email=c.email,  # type: ignore[union-attr]
-                            timezone=c.timezone or rules.callback.default_timezone, member=c.member, key=c.key)  # type: ignore[union-attr]
+def _archived(rules: Rules, state: CaseState) -> CallbackCustomer:
+    """A customer of the archive (P5) as the callback calls them: key and agreement customers
+    alike are called every two months (seed 002 §3 6.2 "重点/协议客户")."""
+    p = customer_of(state).profile
+    return CallbackCustomer(id=state.case_id, name=p.name, phone=p.phone, email=p.email,
+                            timezone=p.timezone or rules.callback.default_timezone, member=p.member,
+                            key=p.key or p.agreement)
 
 
 def key_customer_period(rules: Rules, day: date) -> str:
@@ -211,20 +221,21 @@ def select_due_customers(store: CaseStore, rules: Rules, day: date) -> list[Case
     occasions that have come up. Running it again the same period opens nothing new."""
     opened = []
     period = key_customer_period(rules, day)
-    for customer in (c for c in rules.callback.customers if c.key):
+    archive = [(state, _archived(rules, state)) for state in customers.archive(store)]
+    for state, customer in ((s, c) for s, c in archive if c.key):
         opened.append(open_callback(store, rules, trigger="key_customer", trigger_key=f"key_customer:{customer.id}:{period}",
-                                    customer=_archived(rules, customer.id), ref=period, triggered_at=clock.now()))
+                                    customer=customer, ref=period, triggered_at=clock.now(), owner=state.owner))
     for occasion in rules.callback.occasions:
         if not occasion.day - timedelta(days=occasion.days_before) <= day <= occasion.day:
             continue
-        audience = [c for c in rules.callback.customers
+        audience = [(s, c) for s, c in archive
                     if occasion.audience == "all" or (occasion.audience == "members" and c.member)
                     or (occasion.audience == "key" and c.key)]
-        for customer in audience:
+        for state, customer in audience:
             opened.append(open_callback(
                 store, rules, trigger="occasion", trigger_key=f"occasion:{occasion.id}:{customer.id}",
-                customer=_archived(rules, customer.id), ref=occasion.name, ref_en=occasion.name_en,
-                triggered_at=clock.now()))
+                customer=customer, ref=occasion.name, ref_en=occasion.name_en, triggered_at=clock.now(),
+                owner=state.owner))
     return opened
 
 

@@ -12,7 +12,6 @@ from pydantic import Field, field_validator, model_validator
 from kefu.core.config import Strict, known_zone
 from kefu.core.policies import AllowanceField
 from models.callback import CALL, Channel, Outcome
-from models.case import EMAIL_PATTERN, PHONE_PATTERN
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -32,24 +31,12 @@ class Attempts(Strict):
     retry_after: AllowanceField
 
 
-class Customer(Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    name: str = Field(min_length=1)
-    phone: str = Field(pattern=PHONE_PATTERN)
-    email: str | None = Field(default=None, pattern=EMAIL_PATTERN)
-    timezone: str | None = None
-    member: bool = False
-    key: bool = False  # a key / agreement customer (重点/协议客户)
-
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else known_zone(v)))
-
-
 class Occasion(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: str
     name_en: str
     day: date
-    # Who is called: members, key customers, or every customer in the archive.
+    # Who is called: members, key customers, or every customer in the archive (kefu customer list).
     audience: Literal["members", "key", "all"]
     # The callbacks open this many days before the occasion.
     days_before: int = Field(default=0, ge=0, le=60)
@@ -97,7 +84,6 @@ class CallbackRules(Strict):
     key_customers_every_months: int = Field(ge=1, le=12)
     # The daily selection of key customers and occasions, "HH:MM" in the department's zone.
     selection_at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    customers: list[Customer] = []
     occasions: list[Occasion] = []
     # Improvement notes are grouped into themes by these words for the summary report.
     improvement_themes: dict[str, list[str]] = {}
@@ -116,14 +102,7 @@ class CallbackRules(Strict):
                 raise ValueError(f"trigger_skills.{trigger}: unknown trigger; use one of {list(TRIGGERS)}")
             if not any(skill in held for held in self.skills.values()):
                 raise ValueError(f"trigger_skills.{trigger}: no agent has skill {skill!r}; add it under skills")
-        ids = [c.id for c in self.customers]
-        for i, customer_id in enumerate(ids):
-            if customer_id in ids[:i]:
-                raise ValueError(f"customers.{i}.id: {customer_id!r} appears twice; ids must be unique")
         return self
-
-    def customer(self, customer_id: str) -> Customer | None:
-        return next((c for c in self.customers if c.id == customer_id), None)
 
     def max_attempts(self, member: bool) -> int:
         return self.attempts.member if member else self.attempts.other

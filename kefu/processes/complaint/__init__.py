@@ -38,7 +38,9 @@ COMPLAINT = Process(
     replay_checks=replay.CHECKS,
     intake=IntakeTarget("complaints", section=lambda rules: rules.complaint,
                         case_id_prefix=lambda rules: rules.department.department.case_id_prefix,
-                        archived=archive.archived_complaint, registration=archive.complaint_registration),
+                        archived=archive.archived_complaint, registration=archive.complaint_registration,
+                        opens=lambda store, rules, reg, imported, also: decisions.register_contact(
+                            store, rules, reg, imported=imported, also=also)),
 )
 
 CONTACT = Process(

@@ -21,6 +21,7 @@ ORDER = Process(
                             "P3 order follow-up 订单跟踪 — one run per order, from receipt to the buyer's receipt."),),
     field_fixes=decisions.FIELD_FIXES,
     commands=decisions.CHASE_REPLY_COMMAND,
-    form_description=decisions.form_description,
+    form_description=lambda rules, store, case, step, round_: decisions.form_description(
+        rules, case, step, round_),
     replay_checks=replay.CHECKS,
 )

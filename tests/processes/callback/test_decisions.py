@@ -13,8 +13,10 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from customers import archive
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from people import signed_in
 
 from kefu import processes
 from kefu.core import casework, clock
@@ -275,17 +277,37 @@ def test_agents_are_balanced_by_open_callbacks_and_repairs_go_to_repair_skills(s
 
 
 def test_key_customers_every_two_months_and_occasions_once_each(store, rules, frozen_clock):
-    """Seed 002 §3 6.2 "每两个月一次" for key customers; occasions from callback.yaml (seed 001)."""
+    """Seed 002 §3 6.2 "每两个月一次" for key customers of the archive (P5, not config); occasions
+    from callback.yaml (seed 001)."""
+    ids = {name: s.case_id for name, s in archive(store, rules).items()}
     first = callbacks.select_due_customers(store, rules, date(2026, 11, 23))
-    assert sorted(callback_of(s).customer.id for s in first) == ["K001", "K002"]
+    assert sorted(callback_of(s).customer.id for s in first) == sorted([ids["华东建材有限公司 王经理"], ids["苏州装饰 刘总"]])
     again = callbacks.select_due_customers(store, rules, date(2026, 12, 16))  # same period + the anniversary
     assert {s.case_id for s in again} >= {s.case_id for s in first}
     occasion = [s for s in again if s.kind == "occasion"]
-    assert sorted(callback_of(s).customer.id for s in occasion) == ["K001", "M003", "M004"]  # members
+    assert sorted(callback_of(s).customer.id for s in occasion) == sorted(
+        ids[n] for n in ("华东建材有限公司 王经理", "陈美玲", "赵强"))  # members
     clock.set_now(local(2027, 1, 2, 10, 0))
     later = callbacks.select_due_customers(store, rules, date(2027, 1, 2))
     assert not {s.case_id for s in later} & {s.case_id for s in first}
     assert callbacks.key_customer_period(rules, date(2027, 1, 2)) == "2027-P1"
+
+
+def test_the_archive_customers_own_agent_calls_them_unless_away(store, rules, frozen_clock):
+    """PROCESSES.md P5: a customer's owner serves them — the callback goes to the archive's owner;
+    an owner away that day (kefu staff away) is never given a new callback."""
+    from kefu.core import availability
+    from kefu.processes.customer import decisions as customers
+    from models.customer import AssignmentInput
+
+    ids = {name: s.case_id for name, s in archive(store, rules).items()}
+    with signed_in("chen.jing"):
+        customers.record_assignment(store, rules, ids["华东建材有限公司 王经理"], AssignmentInput(by="chen.jing", owner="wang.fang"))
+        customers.record_assignment(store, rules, ids["苏州装饰 刘总"], AssignmentInput(by="chen.jing", owner="li.na"))
+    availability.record_absence(store, rules, "li.na", date(2026, 11, 23), date(2026, 11, 23), "病假 sick", "chen.jing")
+    picked = {callback_of(s).customer.id: s.owner for s in callbacks.select_due_customers(store, rules, date(2026, 11, 23))}
+    assert picked[ids["华东建材有限公司 王经理"]] == "wang.fang"
+    assert picked[ids["苏州装饰 刘总"]] not in ("li.na", None)
 
 
 def test_the_call_form_shows_the_time_in_the_customers_zone_and_the_script(store, rules, frozen_clock):
