@@ -30,7 +30,13 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def utc_text(at: datetime | str) -> str:
     """A time in the canonical form (already-canonical text passes through)."""
-    return at if isinstance(at, str) else at.astimezone(UTC).strftime(TIME_FORMAT)
+    if isinstance(at, str):
+        return at
+    utc = at.astimezone(UTC)
+    # isoformat writes TIME_FORMAT's text, three times faster than strftime (the chain of a bulk
+    # import hashes two times per event); strftime does not pad a year below 1000.
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z" if utc.year >= 1000 \
+        else utc.strftime(TIME_FORMAT)
 
 
 def _digest(case_id: str, seq: int, type_: str, actor: str, at: str, recorded_at: str, idem_key: str | None,

@@ -7,10 +7,12 @@ twice carries the same idempotency key and records once.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +23,7 @@ from kefu.core.identity import stamped
 from kefu.core.refusals import TimeRunsBackwards
 from kefu.core.texts import mask_phone
 from models.case import CaseState, EventType, RecordedEvent
-from models.records import Case, CaseEvent, Deadline
+from models.records import Case, CaseEvent, Deadline, UTCDateTime
 from models.reducer import apply, reduce
 
 
@@ -147,7 +149,7 @@ class CaseStore:
             for before, after in zip(events, events[1:]):
                 if after.at < before.at:
                     raise TimeRunsBackwards(case_id, str(after.type), after.at, before.at)
-            events = [replace(event, payload=stamped(event.actor, event.payload)) for event in events]
+            events = [NewEvent(e.type, e.actor, e.at, stamped(e.actor, e.payload), e.idem_key) for e in events]
             rows = [dict(case_id=case_id, seq=seq, type=str(event.type), actor=event.actor, at=event.at,
                          recorded_at=recorded_at, idem_key=event.idem_key, config_version=config_version,
                          payload=event.payload) for seq, event in enumerate(events, start=1)]
@@ -165,8 +167,8 @@ class CaseStore:
             event_rows.extend(rows)
             states.append(state)
         if case_rows:
-            session.execute(sa.insert(Case.__table__), case_rows)  # type: ignore[attr-defined]
-            session.execute(sa.insert(CaseEvent.__table__), event_rows)  # type: ignore[attr-defined]
+            bulk_insert(session, Case.__table__, case_rows)  # type: ignore[attr-defined]
+            bulk_insert(session, CaseEvent.__table__, event_rows)  # type: ignore[attr-defined]
         return states
 
     def append(self, state: CaseState, events: list[NewEvent], config_version: str,
@@ -253,6 +255,53 @@ class CaseStore:
             row.next_rung_at = next_rung_at(row.rungs, row.next_rung)
         session.add(row)
         session.flush()
+
+
+def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of ``table`` in one executemany, each value made ready for the driver here
+    (JSON as text, a time as naive UTC: what the columns' own types would bind) instead of by
+    SQLAlchemy's bind processors, which cost a third of a bulk import. For rows kefu built
+    itself; every column of ``table`` not given is NULL (or its server default)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    sql, positional, names = _plain_insert(table, tuple(c.name for c in table.columns if c.name in rows[0]), dialect)
+    values = operator.itemgetter(*names)
+    made = [(i, make) for i, make in enumerate(_driver_value_maker(table.columns[n], dialect.name) for n in names)
+            if make is not None]
+    params: list[Any] = []
+    for row in rows:
+        value = list(values(row)) if len(names) > 1 else [values(row)]
+        for i, make in made:
+            value[i] = make(value[i])
+        params.append(tuple(value) if positional else dict(zip(names, value)))
+    session.connection().exec_driver_sql(sql, params)
+
+
+def _plain_insert(table: sa.Table, names: tuple[str, ...], dialect: Any) -> tuple[str, bool, tuple[str, ...]]:
+    key = (table.name, names, dialect.name)
+    if key not in _PLAIN_INSERTS:
+        plain = sa.Table(table.name, sa.MetaData(), *(sa.Column(n, sa.types.NullType()) for n in names))
+        compiled = sa.insert(plain).compile(dialect=dialect, column_keys=list(names))
+        order = tuple(compiled.positiontup) if compiled.positional else names  # type: ignore[arg-type]
+        _PLAIN_INSERTS[key] = (str(compiled), compiled.positional, order)
+    return _PLAIN_INSERTS[key]
+
+
+_PLAIN_INSERTS: dict[tuple[str, tuple[str, ...], str], tuple[str, bool, tuple[str, ...]]] = {}
+
+
+def _driver_value_maker(column: sa.Column, dialect: str) -> Callable[[Any], Any] | None:
+    """What the driver is given for a value of ``column``: JSON as text (orjson), a time as naive
+    UTC (SQLite: the text SQLAlchemy's DateTime stores); None: the value as it is."""
+    if isinstance(column.type, sa.JSON):
+        return lambda value: None if value is None else orjson.dumps(value).decode()
+    if isinstance(column.type, UTCDateTime):
+        if dialect == "sqlite":
+            return lambda at: None if at is None else at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(
+                " ", "microseconds")
+        return lambda at: None if at is None else at.astimezone(timezone.utc).replace(tzinfo=None)
+    return None
 
 
 def _last_number(session: Session, prefix: str, day: str) -> int:

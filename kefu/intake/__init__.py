@@ -29,7 +29,7 @@ from kefu.core.field_rules import allowed_values
 from kefu.core.process import IntakeTarget
 from kefu.core.refusals import InputRefused, refusal_from_validation
 from kefu.core.rules import Rules
-from kefu.core.store import CaseStore
+from kefu.core.store import CaseStore, bulk_insert
 from kefu.intake import reading
 from kefu.intake.mapping import IntakeMapping, Plan
 from kefu.intake.validation import UNIQUE, Problem, Validator, fingerprint, records_of, shape
@@ -237,8 +237,7 @@ def _write_keys(session: Session, result: Result, rows: list[tuple[dict[str, Any
     keyed = [dict(target=result.target, source=result.source, external_id=record["external_id"], fingerprint=print_,
                   case_id=case_id, batch=result.batch, row=row)
              for record, print_, row, case_id in rows if record.get("external_id") is not None]
-    if keyed:
-        session.execute(sa.insert(IntakeKey.__table__), keyed)  # type: ignore[attr-defined]
+    bulk_insert(session, IntakeKey.__table__, keyed)  # type: ignore[attr-defined]
 
 
 def _write_held(session: Session, result: Result, held: list[_Held]) -> None:
