@@ -377,11 +377,24 @@ def test_intake_alert_for_a_major_complaint():
     case = dict(case_id="C-20261123-0009", customer_name="王芳", phone_masked="139****0001",
                 severity="crisis", content="媒体已介入 & 要求赔偿", received_at="2026-11-23 09:30 (UTC+08:00)",
                 owner_name="李明", case_url="http://127.0.0.1:4200/cases/C-20261123-0009",
-                rule="complaint.yaml: severity crisis alerts the manager at intake")
+                severity_zh="危机", role="director", role_zh="总监")
     subject, text, html = render_message(CONFIG_DIR, "escalation/intake_alert", recipient=DIGEST["recipient"], case=case)
-    assert subject == "【kefu 重大投诉】C-20261123-0009 王芳（crisis）/ Crisis complaint received — 孙丽"
+    assert subject == "【kefu 危机投诉】C-20261123-0009 王芳 / Crisis complaint received — 孙丽"
     assert "媒体已介入 & 要求赔偿" in text and "媒体已介入 &amp; 要求赔偿" in html
     assert text.index("孙丽，您好") < text.index("Hello 孙丽")
+
+
+def test_the_intake_alert_says_its_rule_in_words_with_chinese_labels():
+    """Managers read 依据 as the department's rule in words, the Chinese part with the labels of
+    department.yaml (危机, 总监), never an enum value or a config file's key."""
+    case = dict(case_id="C-1", customer_name="王芳", phone_masked="139****0001", severity="crisis", content="x",
+                received_at="2026-11-23 09:30", owner_name="李明", case_url="http://x", severity_zh="危机",
+                role="director", role_zh="总监")
+    _, text, html = render_message(CONFIG_DIR, "escalation/intake_alert", recipient=DIGEST["recipient"], case=case)
+    chinese = text.split("Hello")[0]
+    assert "依据：危机投诉受理即报告总监（本部门规定）" in chinese and "受理了一宗危机投诉" in chinese
+    assert "crisis" not in chinese and ".yaml" not in text and ".yaml" not in html
+    assert "a crisis complaint is reported to the director at intake" in text
 
 
 # -- kefu outbox ---------------------------------------------------------------------------------

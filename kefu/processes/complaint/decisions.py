@@ -185,7 +185,9 @@ def request_manager_notification(store: CaseStore, rules: Rules, case_id: str) -
                 "phone_masked": mask_phone(state.intake.get("phone", "")), "severity": state.severity,
                 "content": state.intake["content"], "received_at": local_time(rules, state.opened_at),  # type: ignore[arg-type]
                 "owner_name": f"{owner.name} ({owner.id})" if owner else "-", "case_url": run_url,
-                "rule": request["rule"]}
+                # Managers read the rule in words, zh-CN labels from config; the record keeps its key.
+                "severity_zh": rules.label("severities", state.severity), "role": request["role"],
+                "role_zh": rules.label("roles", request["role"])}
         for recipient in request["recipients"]:
             member = rules.staff_member(recipient)
             subject, text, html = mail.render_message(rules.directory, "escalation/intake_alert",
