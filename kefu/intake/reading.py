@@ -58,16 +58,21 @@ def headers_of(path: Path) -> list[str]:
 
 
 def chunks(path: Path, rows: int, date_format: str | None = None) -> Iterator[pd.DataFrame]:
-    """The file's rows, ``rows`` at a time: strings, blank cells as "" (a date cell of a workbook
-    written as ``date_format``, or ISO-8601)."""
+    """The file's rows, ``rows`` at a time, each by its row number as a spreadsheet shows it (the
+    header is row 1): strings, blank cells as "" (a date cell of a workbook written as
+    ``date_format``, or ISO-8601). A blank line is no row, but keeps its number: the rows after it
+    are reported where a person finds them."""
     if format_of(path) != "csv":
         yield from _workbook_chunks(path, rows, date_format, header_only=False)
         return
     first = 2
-    for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding_of(path), chunksize=rows):
+    for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding_of(path), chunksize=rows,
+                             skip_blank_lines=False):
         chunk.index = range(first, first + len(chunk))
         first += len(chunk)
-        yield chunk
+        filled = chunk[(chunk != "").any(axis=1)]
+        if len(filled):
+            yield filled
 
 
 def _workbook_chunks(path: Path, rows: int, date_format: str | None, header_only: bool) -> Iterator[pd.DataFrame]:

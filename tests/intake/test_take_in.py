@@ -181,6 +181,21 @@ def test_a_workbook_reads_like_its_csv_dates_and_numbers_included(store, rules, 
     assert [(r["row"], r["field"]) for r in intake.held_rows(store, result.batch)] == [(4, "email")]
 
 
+def test_a_blank_line_is_no_row_but_the_rows_after_it_keep_their_numbers(store, rules, frozen_clock, files):
+    """A held row is reported at the row a person finds it in the file (header = row 1), blank
+    lines counted as a spreadsheet shows them, and a blank line is no row of the accounting."""
+    folder, mapping = files
+    bad = ["T-3", "11/21/2026", "Web", "Delivery", "Late", "", "赵", "13700137000", "not-an-address"]
+    path = folder / "in.csv"
+    lines = write_csv(path, GOOD).read_text(encoding="utf-8").splitlines(keepends=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.writelines([lines[0], lines[1], "\r\n", "\r\n", lines[2]])
+        csv.writer(out).writerow(bad)
+    result = take_in(store, rules, path, mapping)
+    assert (result.rows, result.imported, result.quarantined) == (3, 2, 1)
+    assert [(r["row"], r["field"]) for r in intake.held_rows(store, result.batch)] == [(6, "email")]
+
+
 def test_a_dry_run_counts_every_row_and_writes_nothing(store, rules, frozen_clock, files):
     folder, mapping = files
     result = take_in(store, rules, write_csv(folder / "in.csv", GOOD + [GOOD[0]]), mapping, dry_run=True)
