@@ -84,6 +84,8 @@ class CallAttemptInput(StaffInput):
                              description="改进意见/备注 / What to improve (needed for average and unsatisfied)")
     booked_at: datetime | None = Field(default=None, description="客户约定的时间 / The time the customer asked "
                                                                  "for (not_convenient), with its UTC offset")
+    customer_called: bool = Field(default=False, description="客户来电 / The customer called us: a call in their "
+                                                             "quiet hours is then theirs, not ours")
 
     _aware = field_validator("booked_at")(classmethod(lambda cls, v: aware(v, "2026-11-24T10:00:00+08:00")))
 

@@ -114,6 +114,8 @@ def callback_record(
     at: Optional[str] = typer.Option(None, "--at", help="not_convenient: the time the customer asked for (ISO-8601 with offset)."),
     note: Optional[str] = typer.Option(None, "--note", help="What to improve (average, unsatisfied) or a note."),
     channel: str = typer.Option("phone", "--channel", help="phone, email or sms."),
+    customer_called: bool = typer.Option(False, "--customer-called", help="The customer called us (a call in their "
+                                         "quiet hours is refused otherwise)."),
     by: Optional[str] = ByOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -121,7 +123,8 @@ def callback_record(
     booked = parse_time(at, "at") if at else None
     try:  # the same path as the dashboard's call form: the same checks, the same refusals
         state, woken = service.decide(case_id, CALL, {"outcome": outcome, "channel": channel, "note": note,
-                                                      "booked_at": booked, "by": by}, caller())
+                                                      "booked_at": booked, "customer_called": customer_called,
+                                                      "by": by}, caller())
     except InputRefused as refused:  # the form's booked_at is --at here
         raise BadInput("at" if refused.field == "booked_at" else refused.field, refused.problem, refused.fix) from None
     if woken.startswith("not woken"):

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from kefu import processes, runtime
 from kefu.core import clock
+from kefu.core.customer_messages import quiet_time
 from kefu.demo.staff import signed_in
 from kefu.escalation import mail, sweep
 from kefu.executor import prefect_env, service
@@ -47,7 +48,14 @@ def _callbacks_of(complaint_ids: list[str]) -> list[str]:
 
 
 def _call(case_id: str, say: Callable[[str], None], **answer: Any) -> None:
-    agent = runtime.store().state(case_id).owner
+    rules, case = runtime.rules(), runtime.store().state(case_id)
+    agent, zone = case.owner, callbacks.customer_zone(rules, callback_of(case).customer)
+    # Seed 001 一个避免: the agent phones when the customer is awake (kefu refuses a call in their
+    # quiet hours); the demo's day may be played at night, so its clock runs on to their morning.
+    awake = quiet_time(rules).next_waking_moment(clock.now(), zone)
+    if awake > clock.now():
+        say(f"  {case_id}  {agent} waits for the customer's morning: {callbacks.customer_local(awake, zone)}")
+        clock.run_ahead_to(awake)
     state, note = service.decide(case_id, CALL, {"channel": "phone", **answer}, signed_in(agent))
     callback = callback_of(state)
     after = (f"next call {callbacks.customer_local(callback.proposed_at, callbacks.customer_zone(runtime.rules(), callback.customer))}"

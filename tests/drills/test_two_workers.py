@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 import pytest
+from awake import awake_zone
 from drills.department import BIN, Department
 
 from kefu import processes
@@ -104,8 +105,10 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
     set_up = time.monotonic() - started
 
     # Complaints: two through every step; the first one's judgement is where a worker dies.
+    # Customers awake now (tests/awake.py): their callbacks' calls are not refused as in their rest hours.
+    zone = awake_zone()
     complaints = [s.kefu("complaint", "open", "--name", name, "--phone", "13800138000", "--channel", "phone",
-                         "--content", content)["case_id"]
+                         "--content", content, "--timezone", zone)["case_id"]
                   for name, content in [("张伟", "收到的墙纸有破损"), ("李娜", "快递员态度恶劣")]]
     runs = {case: s.kefu("case", "show", case)["flow_run_id"] for case in complaints}
     for case in complaints:
@@ -187,7 +190,8 @@ def test_two_workers_run_every_case_and_a_worker_killed_mid_step_loses_nothing(s
     # The callbacks the reviews opened: the customer asks for tomorrow 10:00 (their time).
     callbacks = [c["case_id"] for c in s.kefu("case", "list", "--status", "open") if c["process"] == "callback"]
     assert len(callbacks) == len(complaints)
-    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time().replace(hour=10), ZONE)
+    tomorrow = datetime.combine(datetime.now(ZoneInfo(zone)).date() + timedelta(days=1),
+                                datetime.min.time().replace(hour=10), ZoneInfo(zone))
     for callback in callbacks:
         run = s.kefu("case", "show", callback)["flow_run_id"]
         s.wait_until_waiting_at(run, "call", 120)

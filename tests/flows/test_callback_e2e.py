@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from awake import awake_zone
 
 pytestmark = pytest.mark.prefect
 
@@ -33,8 +36,10 @@ def _wait_for_callback_of(kefu, complaint_id: str, timeout: float = 60) -> str:
 def test_a_callback_is_rebooked_then_answered_unsatisfied_and_opens_a_linked_complaint(kefu, tmp_path):
     """Seed 001 "最好与客户在电话中再约一个方便的时间" and PROCESSES.md P2 (our choice: an
     unsatisfied answer opens a complaint linked to the original case)."""
+    # A customer awake now (tests/awake.py): kefu phones nobody in their quiet hours.
+    zone = ZoneInfo(awake_zone())
     opened = kefu.ok("callback", "new", "--trigger", "service_completed", "--ref", "E2E-R1", "--service", "热水器维修",
-                     "--name", "周敏", "--phone", "13700001111", "--member")
+                     "--name", "周敏", "--phone", "13700001111", "--member", "--timezone", zone.key)
     assert opened["flow_run"] == "started", opened
     case_id = opened["case_id"]
     kefu.wait_until_waiting(case_id, "call", key="call-1-0")
@@ -42,12 +47,12 @@ def test_a_callback_is_rebooked_then_answered_unsatisfied_and_opens_a_linked_com
     assert notices and "周敏" in notices[0]["payload"]["text"] and "Dear" in notices[0]["payload"]["text"]
 
     # The customer cannot talk: a time inside their quiet hours is refused (exit 2, field and fix) ...
-    refused = kefu.cli("callback", "record", case_id, "--outcome", "not_convenient", "--at", "2030-01-07T12:30:00+08:00",
-                       "--by", "zhang.wei", "--json")
+    refused = kefu.cli("callback", "record", case_id, "--outcome", "not_convenient",
+                       "--at", datetime(2030, 1, 7, 12, 30, tzinfo=zone).isoformat(), "--by", "zhang.wei", "--json")
     assert refused.exit_code == 2 and '"field": "at"' in refused.stdout
     # ... and one outside them is booked; the run waits for the second attempt.
-    booked = kefu.ok("callback", "record", case_id, "--outcome", "not_convenient", "--at", "2030-01-07T10:00:00+08:00",
-                     "--by", "zhang.wei")
+    booked = kefu.ok("callback", "record", case_id, "--outcome", "not_convenient",
+                     "--at", datetime(2030, 1, 7, 10, 0, tzinfo=zone).isoformat(), "--by", "zhang.wei")
     assert booked["next_call"]["set_by"] == "customer" and booked["next_call"]["attempt"] == 2
     kefu.wait_until_waiting(case_id, "call", key="call-2-0")
 
@@ -76,7 +81,8 @@ def test_a_callback_is_rebooked_then_answered_unsatisfied_and_opens_a_linked_com
 
 def test_a_closed_complaint_opens_its_callback_with_its_own_run(kefu):
     """P1 "处理后有回访": the complaint's run opens the callback (one per complaint) and starts it."""
-    case_id = kefu.open("安装师傅迟到两个小时", "--kind", "complaint", "--severity", "general", "--member")
+    case_id = kefu.open("安装师傅迟到两个小时", "--kind", "complaint", "--severity", "general", "--member",
+                        "--timezone", awake_zone())
     kefu.wait_until_waiting(case_id, "judgement")
     kefu.ok("complaint", "judge", case_id, "--upheld", "--department", "repair", "--reason", "派工记录显示迟到", "--by", "li.na")
     kefu.wait_until_waiting(case_id, "investigation")

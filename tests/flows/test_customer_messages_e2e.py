@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from awake import awake_zone
 from drills.department import BIN, Department
 from gateway import Gateway
 from mailserver import SmtpServer
@@ -31,16 +32,6 @@ def _until(what: str, done, seconds: float) -> float:
         assert time.monotonic() - started < seconds, f"{what} did not happen within {seconds:.0f} s"
         time.sleep(0.3)
     return time.monotonic() - started
-
-
-def awake_zone() -> str:
-    """A time zone where it is mid-afternoon now, so the customers are out of their quiet hours
-    (customer_messages.yaml: 12–14 and 21–09) whenever this test runs: kefu holds a message for
-    the morning otherwise, as it must. ``Etc/GMT-3`` is UTC+3."""
-    from datetime import datetime, timezone
-
-    offset = (15 - datetime.now(timezone.utc).hour + 12) % 24 - 12
-    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
 
 
 def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gateway_outage_loses_none(department):

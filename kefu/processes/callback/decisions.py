@@ -54,6 +54,7 @@ FIELD_FIXES = {
     "booked_at": "give the time the customer asked for with --at, e.g. 2026-11-24T10:00:00+08:00",
     "outcome": "use satisfied, average, unsatisfied, not_convenient or unreachable",
     "channel": "use phone, email or sms",
+    "customer_called": "call when the customer is awake; if they called you, mark it as their call (--customer-called)",
 }
 
 
@@ -186,8 +187,9 @@ def open_for_complaint(store: CaseStore, rules: Rules, complaint_id: str) -> Cas
         raise InputRefused("case_id", f"{complaint_id} has not asked for a callback",
                            "a complaint asks for one when it is reviewed and closed")
     intake = complaint.intake
+    # The zone the complaint's intake recorded (given, or the phone number's): their rest hours.
     customer = CallbackCustomer(name=intake["name"], phone=intake["phone"], member=bool(intake.get("member")),
-                                timezone=rules.callback.default_timezone)
+                                timezone=intake.get("timezone") or rules.callback.default_timezone)
     return open_callback(store, rules, trigger="complaint_closed", trigger_key=f"complaint_closed:{complaint_id}",
                          customer=customer, ref=complaint_id, triggered_at=requested["at"],
                          source_case=complaint_id)
@@ -288,6 +290,19 @@ def _customer_booking(rules: Rules, state: CaseState, booked: datetime, now: dat
     return events
 
 
+def _not_in_their_rest(rules: Rules, callback: Any, data: CallAttemptInput, now: datetime) -> None:
+    """Seed 001 一个避免 "避免在客户休息时打扰客户": we do not phone a customer in their quiet hours;
+    a call then is recorded only as the customer's own."""
+    zone = customer_zone(rules, callback.customer)
+    quiet = quiet_time(rules)
+    if data.channel != "phone" or data.customer_called or not quiet.is_quiet(now, zone):
+        return
+    raise InputRefused("customer_called", f"a call at {customer_local(now, zone)} is in the customer's quiet hours "
+                       "(customer_messages.yaml quiet_hours)",
+                       f"call from {customer_local(quiet.next_waking_moment(now, zone), zone)} on; if the customer "
+                       "called you, mark it as their call (--customer-called)")
+
+
 def choices(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]:
     """The call form's pickers: outcome and channel by their labels (callback.yaml labels)."""
     labels = rules.callback.labels
@@ -303,10 +318,11 @@ def record_attempt(store: CaseStore, rules: Rules, case_id: str, data: CallAttem
         _check_call(rules, state, data)
         callback = callback_of(state)
         attempt, now = callback.next_attempt, clock.now()
+        _not_in_their_rest(rules, callback, data, now)
         booked = clock.as_utc(data.booked_at) if data.booked_at else None
         events = [NewEvent(ATTEMPTED, data.by, now, {
             "round": attempt, "outcome": data.outcome, "channel": data.channel, "note": data.note,
-            "booked_at": booked.isoformat() if booked else None,
+            "booked_at": booked.isoformat() if booked else None, "customer_called": data.customer_called,
         }, idem_key=f"attempt:{attempt}")]
         if data.outcome in ANSWERED:
             return events + _closing(state, now, data.outcome)

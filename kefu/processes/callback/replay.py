@@ -26,7 +26,7 @@ from kefu.processes.callback.decisions import (
     rungs_moved_to,
 )
 from kefu.processes.callback.rules import ANSWERED
-from models.callback import BOOKED, CALL, OPENED, CallbackCustomer, callback_of
+from models.callback import ATTEMPTED, BOOKED, CALL, OPENED, CallbackCustomer, callback_of
 from models.case import CaseState, EventType, RecordedEvent, time_of
 
 
@@ -103,6 +103,15 @@ def moved_by_customer(context: Context, state: CaseState, event: RecordedEvent) 
     return None
 
 
+def called_awake(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """Seed 001 一个避免: a phone call in the customer's quiet hours is only ever the customer's own
+    (attempts recorded before the rule carry no ``customer_called`` and are not judged by it)."""
+    p = event.payload
+    if "customer_called" not in p or p["channel"] != "phone" or p["customer_called"]:
+        return None
+    return _quiet(context, event, "a call we made", event.at, callback_of(state).customer)
+
+
 def closed(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
     """Closed with the customer's answer, or unreachable only after the last allowed attempt."""
     callback = callback_of(state)
@@ -118,5 +127,5 @@ def closed(context: Context, state: CaseState, event: RecordedEvent) -> Divergen
     return None
 
 
-CHECKS = ((OPENED, opened), (BOOKED, booked), (str(EventType.DEADLINE_RESCHEDULED), moved_by_customer),
+CHECKS = ((OPENED, opened), (ATTEMPTED, called_awake), (BOOKED, booked), (str(EventType.DEADLINE_RESCHEDULED), moved_by_customer),
           (str(EventType.CLOSED), closed))

@@ -17,7 +17,7 @@ from people import signed_in
 from kefu.audit import replay
 from kefu.core import clock
 from kefu.processes.callback import decisions as callbacks
-from models.callback import BOOKED, OPENED, CallAttemptInput, CallbackCustomer
+from models.callback import ATTEMPTED, BOOKED, OPENED, CallAttemptInput, CallbackCustomer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -119,3 +119,15 @@ def test_a_callback_closed_unreachable_with_attempts_left_is_divergent(store, ru
     result = verdict(store, case_id)
     assert result.verdict == "divergent" and result.divergence.what == "how the callback ends"
     assert (result.divergence.expected, result.divergence.recorded) == ("satisfied", "unreachable")
+
+
+def test_a_night_call_recorded_as_the_customers_own_then_rewritten_as_ours_is_divergent(store, rules, frozen_clock):
+    """一个避免: a phone call in the customer's quiet hours is only ever the customer's own call."""
+    case_id = opened(store, rules)
+    clock.set_now(datetime.combine(clock.now().date(), datetime.min.time().replace(hour=22, minute=30), tzinfo=SHANGHAI))
+    call(store, rules, case_id, "satisfied", customer_called=True)
+    assert verdict(store, case_id).verdict == "consistent"
+    rewrite_event(store, case_id, lambda e: {"payload": {**e.payload, "customer_called": False}}
+                  if e.type == ATTEMPTED else {})
+    result = verdict(store, case_id)
+    assert result.verdict == "divergent" and result.divergence.event == ATTEMPTED
