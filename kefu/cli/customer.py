@@ -59,7 +59,8 @@ def customer_json(state: CaseState, full: bool = False) -> dict[str, Any]:
 
 
 def _line(d: dict[str, Any]) -> str:
-    where = f"waits: {d['waiting_for']} (due {d['due_at']})" if d["waiting_for"] else f"contacted {d['contacted_at'][:10]}"
+    where = (f"waits: {d['waiting_for']} (due {(d['due_at'] or '-')[:16].replace('T', ' ')})" if d["waiting_for"]
+             else f"contacted {(d['contacted_at'] or '-')[:10]}")
     return f"{d['id']}  {d['grade']} {d['name']:<16} {d['phone']}  owner {d['owner'] or '-':<10} {where}"
 
 
