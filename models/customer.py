@@ -46,14 +46,14 @@ PROFILE_FIELDS = ("name", "phone", "email", "address", "timezone", "member", "ke
 class CustomerProfile(BaseModel):
     """Who the customer is and how to reach them (客户档案: 联系人, 联系方式, 地址)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(pattern=PHONE_PATTERN)
-    email: str | None = Field(default=None, pattern=EMAIL_PATTERN)
-    address: str | None = Field(default=None, max_length=500)
-    timezone: str | None = None
-    member: bool = False
-    key: bool = False        # 大客户 / 重点客户
-    agreement: bool = False  # 协议客户
+    name: str = Field(min_length=1, max_length=200, description="客户名称/联系人 / Name")
+    phone: str = Field(pattern=PHONE_PATTERN, description="电话 / Phone")
+    email: str | None = Field(default=None, pattern=EMAIL_PATTERN, description="电邮 / E-mail")
+    address: str | None = Field(default=None, max_length=500, description="地址 / Address")
+    timezone: str | None = Field(default=None, description="时区 / IANA time zone (default: from the phone number)")
+    member: bool = Field(default=False, description="会员 / A member")
+    key: bool = Field(default=False, description="重点客户 / A key customer (大客户)")
+    agreement: bool = Field(default=False, description="协议客户 / An agreement customer")
 
     _plain = field_validator("name", "address")(classmethod(lambda cls, v: v if v is None else plain(v)))
     _zone = field_validator("timezone")(classmethod(lambda cls, v: zone_name(v)))
@@ -70,7 +70,6 @@ class CustomerState(BaseModel):
     profile: CustomerProfile
     grade: str
     collected_by: str
-    proposed_owner: str | None = None
     owner: str | None = None
     assigned_at: datetime | None = None
     contacted_at: datetime | None = None
@@ -80,24 +79,13 @@ class CustomerState(BaseModel):
     touched_at: datetime
 
 
-class CustomerRegistration(StaffInput):
+class CustomerRegistration(StaffInput, CustomerProfile):
     """新客户资料 A new customer's record, as an agent collected it (``kefu customer add``, a row of
-    ``kefu intake customers``). The grade follows customer.yaml's classification standard."""
-
-    name: str = Field(min_length=1, max_length=200, description="客户名称/联系人 / Name")
-    phone: str = Field(pattern=PHONE_PATTERN, description="电话 / Phone")
-    email: str | None = Field(default=None, pattern=EMAIL_PATTERN, description="电邮 / E-mail")
-    address: str | None = Field(default=None, max_length=500, description="地址 / Address")
-    timezone: str | None = Field(default=None, description="时区 / IANA time zone (default: from the phone number)")
-    member: bool = Field(default=False, description="会员 / A member")
-    key: bool = Field(default=False, description="重点客户 / A key customer")
-    agreement: bool = Field(default=False, description="协议客户 / An agreement customer")
-
-    _plain = field_validator("name", "address")(classmethod(lambda cls, v: v if v is None else plain(v)))
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: zone_name(v)))
+    ``kefu intake customers``): the profile, and who collected it. The grade follows customer.yaml's
+    classification standard."""
 
     def profile(self) -> CustomerProfile:
-        return CustomerProfile(**self.model_dump(include=set(CustomerProfile.model_fields)))
+        return CustomerProfile(**self.model_dump(exclude={"by"}))
 
 
 class AssignmentInput(StaffInput):
@@ -114,7 +102,7 @@ class FirstContactInput(StaffInput):
     at: datetime | None = Field(default=None, description="沟通时间 / When, with its UTC offset (default: now)")
 
     _aware = field_validator("at")(classmethod(lambda cls, v: aware(v)))
-    _note = field_validator("note")(classmethod(lambda cls, v: plain(v.strip()) or v))
+    _note = field_validator("note")(classmethod(lambda cls, v: plain(v)))
 
 
 def customer_of(state: CaseState) -> CustomerState:
@@ -133,7 +121,7 @@ def _apply(state: CaseState, event: RecordedEvent) -> None:
         profile = CustomerProfile(**p["profile"])
         state.process, state.kind, state.opened_at, state.step = PROCESS, "customer", event.at, ASSIGNMENT
         state.parts["customer"] = CustomerState(profile=profile, grade=p["grade"], collected_by=event.actor,
-                                                proposed_owner=p.get("proposed_owner"), touched_at=event.at)
+                                                touched_at=event.at)
         if p.get("imported"):
             state.parts["imported"] = p["imported"]
         _shared_view(state, profile)

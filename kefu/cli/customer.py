@@ -44,10 +44,9 @@ def customer_json(state: CaseState, full: bool = False) -> dict[str, Any]:
         "contacted_at": local_iso(customer.contacted_at), "touched_at": local_iso(customer.touched_at),
     }
     if full:
-        registered = customers.registered_with(runtime.store(), state.case_id)
         data.update({
             "email": customer.profile.email, "address": customer.profile.address, "timezone": customer.profile.timezone,
-            "collected_by": customer.collected_by, "imported": registered.get("imported"),
+            "collected_by": customer.collected_by, "imported": state.parts.get("imported"),
             "first_contact": state.decision(FIRST_CONTACT) and {
                 k: state.decision(FIRST_CONTACT).get(k) for k in ("by", "channel", "note")},  # type: ignore[union-attr]
             "changes": [{"at": local_iso(c.at), "by": c.by, "fields": c.fields, "reason": c.reason}
@@ -81,10 +80,7 @@ def _show_text(d: dict[str, Any]) -> str:
 
 
 def _customer(case_id: str) -> CaseState:
-    try:
-        state = runtime.store().state(case_id)
-    except LookupError:
-        raise BadInput("customer_id", f"no customer {case_id}", "see `kefu customer list`") from None
+    state = runtime.store().state(case_id)  # an unknown id: `command` says so
     if state.process != "customer":
         raise BadInput("customer_id", f"{case_id} is a {state.process} case, not a customer", "see `kefu customer list`")
     return state

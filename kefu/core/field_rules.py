@@ -17,7 +17,7 @@ intake:
 from __future__ import annotations
 
 import re
-from typing import Iterator, Literal
+from typing import Iterator, Literal, Sequence
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -71,7 +71,18 @@ class IntakeRules(Strict):
                 for name, rule in {**self.fields, **self.open}.items()}
 
 
-def sets_of(section: BaseModel, intake: IntakeRules) -> Iterator[tuple[str, str, str]]:
+def intake_problems(section: BaseModel, intake: IntakeRules, record_fields: Sequence[str],
+                    record: str) -> Iterator[tuple[str, str, str]]:
+    """Problems of a section's ``intake:`` rules: its ``one_of`` references, and fields that are
+    not among ``record_fields`` (what a ``record`` — "a complaint's record" — is made of)."""
+    yield from _sets_of(section, intake)
+    for group in ("fields", "open"):
+        for name in getattr(intake, group):
+            if name not in record_fields:
+                yield (f"intake.{group}.{name}", f"is not a field of {record}", f"use one of {', '.join(record_fields)}")
+
+
+def _sets_of(section: BaseModel, intake: IntakeRules) -> Iterator[tuple[str, str, str]]:
     """Problems of ``intake``'s ``one_of`` references (a list key of ``section``, the same file):
     ``(key, problem, fix)``."""
     for group, rules in (("fields", intake.fields), ("open", intake.open)):

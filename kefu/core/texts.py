@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import jinja2
 
@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from kefu.core.rules import Rules  # annotations only: the rules import this module
 
 _UNITS_ZH = {"minute": "分钟", "hour": "小时", "day": "天"}
+
+
+def template_problems(rules: Rules, named: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
+    """A config section's templates that are not in the folder's templates/: ``(key, problem, fix)``
+    for each ``(field, template file)`` of ``named``."""
+    for field, template in named:
+        if not (rules.directory / "templates" / template).is_file():
+            yield (f"templates.{field}", f"template {template} not found",
+                   f"create templates/{template} or name an existing template")
 
 
 def environment(directory: str, **options: Any) -> jinja2.Environment:

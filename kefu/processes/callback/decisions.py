@@ -39,6 +39,7 @@ from models.callback import (
     PROCESS,
     CallAttemptInput,
     CallbackCustomer,
+    CallbackState,
     callback_of,
 )
 from models.case import CaseState, DeadlineState, EventType, RecordedEvent
@@ -290,7 +291,7 @@ def _customer_booking(rules: Rules, state: CaseState, booked: datetime, now: dat
     return events
 
 
-def _not_in_their_rest(rules: Rules, callback: Any, data: CallAttemptInput, now: datetime) -> None:
+def _not_in_their_rest(rules: Rules, callback: CallbackState, data: CallAttemptInput, now: datetime) -> None:
     """Seed 001 一个避免 "避免在客户休息时打扰客户": we do not phone a customer in their quiet hours;
     a call then is recorded only as the customer's own."""
     zone = customer_zone(rules, callback.customer)

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kefu.core.config import Strict, known_zone
 from kefu.core.policies import AllowanceField
+from kefu.core.texts import template_problems
 from models.callback import CALL, Channel, Outcome
 
 if TYPE_CHECKING:
@@ -131,9 +132,6 @@ def callback_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     if callback.agents_calendar is not None and callback.agents_calendar not in calendars:
         yield ("agents_calendar", f"unknown calendar {callback.agents_calendar!r}",
                f"use one of {calendars} from calendar.yaml")
-    for field, template in callback.templates.model_dump().items():
-        if not (rules.directory / "templates" / template).is_file():
-            yield (f"templates.{field}", f"template {template} not found",
-                   f"create templates/{template} or name an existing template")
+    yield from template_problems(rules, callback.templates.model_dump().items())
 
 

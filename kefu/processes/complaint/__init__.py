@@ -39,8 +39,7 @@ COMPLAINT = Process(
     intake=IntakeTarget("complaints", section=lambda rules: rules.complaint,
                         case_id_prefix=lambda rules: rules.department.department.case_id_prefix,
                         archived=archive.archived_complaint, registration=archive.complaint_registration,
-                        opens=lambda store, rules, reg, imported, also: decisions.register_contact(
-                            store, rules, reg, imported=imported, also=also)),
+                        opens=decisions.register_contact),
 )
 
 CONTACT = Process(

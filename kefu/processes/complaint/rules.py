@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Iterator, Literal
 from pydantic import Field, model_validator
 
 from kefu.core.config import Strict
-from kefu.core.field_rules import IntakeRules, sets_of
+from kefu.core.field_rules import IntakeRules, intake_problems
+from kefu.core.texts import template_problems
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -125,13 +126,5 @@ def complaint_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
         if role not in roles:
             yield f"notify_at_intake.{severity}", f"unknown role {role!r}", f"use roles from department.yaml: {roles}"
     if complaint.intake is not None:
-        yield from sets_of(complaint, complaint.intake)
-        for group in ("fields", "open"):
-            for name in getattr(complaint.intake, group):
-                if name not in ARCHIVE_FIELDS:
-                    yield (f"intake.{group}.{name}", "is not a field of a complaint's record",
-                           f"use one of {', '.join(ARCHIVE_FIELDS)}")
-    for field, template in complaint.templates.model_dump().items():
-        if not (rules.directory / "templates" / template).is_file():
-            yield (f"templates.{field}", f"template {template} not found",
-                   f"create templates/{template} or name an existing template")
+        yield from intake_problems(complaint, complaint.intake, ARCHIVE_FIELDS, "a complaint's record")
+    yield from template_problems(rules, complaint.templates.model_dump().items())

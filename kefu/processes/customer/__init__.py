@@ -29,12 +29,11 @@ CUSTOMER = Process(
     ),
     field_fixes=decisions.FIELD_FIXES,
     commands=decisions.COMMANDS,
-    form_description=lambda rules, store, case, step, round_: decisions.form_description(rules, store, case, step),
+    form_description=decisions.form_description,
     replay_checks=replay.CHECKS,
     intake=IntakeTarget("customers", section=lambda rules: rules.customer,
                         case_id_prefix=lambda rules: rules.customer.case_id_prefix,
                         registration=decisions.customer_registration,
-                        opens=lambda store, rules, reg, imported, also: decisions.register_customer(
-                            store, rules, reg, imported=imported, also=also),
+                        opens=decisions.register_customer,
                         modes=("open",)),
 )

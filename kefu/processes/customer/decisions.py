@@ -50,7 +50,7 @@ from models.customer import (
     FirstContactInput,
     customer_of,
 )
-from models.records import Case, CaseEvent
+from models.records import Case
 
 FIELD_FIXES = {
     **SHARED_FIXES,
@@ -147,24 +147,23 @@ def owned_counts(store: CaseStore) -> dict[str, int]:
     return {owner: count for owner, count in rows}
 
 
-def eligible(store: CaseStore, rules: Rules, grade_id: str, day: date) -> list[str]:
-    """The agents who may own a customer of this grade on ``day``: available, with its skill."""
+def eligible(rules: Rules, grade_id: str, available: list[str]) -> list[str]:
+    """The agents of ``available`` (kefu.core.availability) who may own a customer of this grade."""
     grade = rules.customer.grade(grade_id)
-    agents = available_agents(store, rules, day)
     if grade is None or grade.skill is None:
-        return agents
-    return [a for a in agents if grade.skill in rules.customer.skills.get(a, [])]
+        return available
+    return [a for a in available if grade.skill in rules.customer.skills.get(a, [])]
 
 
 def propose(store: CaseStore, rules: Rules, day: date) -> list[Proposed]:
     """The day's proposed assignment: key customers first (the grades' order), each to the agent
     owning the fewest customers among those who may own its grade (a tie: the roster's order)."""
-    load = owned_counts(store)
+    load, available = owned_counts(store), available_agents(store, rules, day)
     waiting = sorted(unassigned(store), key=lambda s: rules.customer.rank(customer_of(s).grade))
     proposal = []
     for state in waiting:
         customer = customer_of(state)
-        candidates = eligible(store, rules, customer.grade, day)
+        candidates = eligible(rules, customer.grade, available)
         if not candidates:
             skill = getattr(rules.customer.grade(customer.grade), "skill", None)
             proposal.append(Proposed(state.case_id, customer.profile.name, customer.grade, None,
@@ -196,7 +195,7 @@ def record_assignment(store: CaseStore, rules: Rules, case_id: str, data: Assign
                                f"{', '.join(rules.customer.assigned_by)} (customer.yaml assigned_by)",
                                "ask your supervisor to confirm the assignment")
         customer, today = customer_of(state), _today(rules)
-        candidates = eligible(store, rules, customer.grade, today)
+        candidates = eligible(rules, customer.grade, available_agents(store, rules, today))
         if data.owner not in candidates:
             raise InputRefused("owner", f"{data.owner} cannot own a grade {customer.grade} customer today "
                                f"({_why_not(store, rules, data.owner, customer.grade, today)})",
@@ -244,6 +243,15 @@ def channel_choices(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]
 
 # -- 3. first contact -------------------------------------------------------------------------------
 
+# The ways of contact that reach the customer there and then (a message waits in the outbox).
+IN_PERSON = ("phone", "visit")
+
+
+def customer_zone(rules: Rules, profile: CustomerProfile) -> ZoneInfo:
+    """The zone the customer rests in: the record's (registration gives every record one)."""
+    return ZoneInfo(profile.timezone or rules.department.department.timezone)
+
+
 def may_contact(rules: Rules, state: CaseState, member: StaffMember) -> bool:
     return member.id == state.owner
 
@@ -269,13 +277,12 @@ def record_first_contact(store: CaseStore, rules: Rules, case_id: str, data: Fir
         if at < customer.assigned_at:  # type: ignore[operator]
             raise InputRefused("at", f"is before the assignment ({local_time(rules, customer.assigned_at)})",
                                "give the time of the contact after it")
-        zone = zone_on_record(rules, customer.profile.model_dump())["timezone"]
-        quiet = quiet_time(rules)
-        if data.channel in ("phone", "visit") and quiet.is_quiet(at, ZoneInfo(zone)):
-            waking = quiet.next_waking_moment(at, ZoneInfo(zone))
-            raise InputRefused("at", f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone}) is in the customer's "
+        zone, quiet = customer_zone(rules, customer.profile), quiet_time(rules)
+        if data.channel in IN_PERSON and quiet.is_quiet(at, zone):
+            waking = quiet.next_waking_moment(at, zone)
+            raise InputRefused("at", f"{at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) is in the customer's "
                                "quiet hours (customer_messages.yaml quiet_hours)",
-                               f"contact them from {waking.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone}) on")
+                               f"contact them from {waking.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) on")
         return [NewEvent(CONTACTED, data.by, now, {"channel": data.channel, "note": data.note,
                                                    "contacted_at": at.isoformat()}, idem_key="contacted"),
                 NewEvent(EventType.CLOSED, SYSTEM, now, {"outcome": CONTACTED_OUTCOME}, idem_key="closed")]
@@ -395,14 +402,7 @@ def history(store: CaseStore, state: CaseState) -> list[Case]:
     return [c for c in cases if _digits(store.state(c.id).intake.get("phone", "")) == _digits(phone)]
 
 
-def registered_with(store: CaseStore, case_id: str) -> dict[str, Any]:
-    """The registration event's payload (the profile as collected, and where it came from)."""
-    with Session(store.engine) as session:
-        return session.execute(sa.select(CaseEvent.payload).where(
-            CaseEvent.case_id == case_id, CaseEvent.type == REGISTERED)).scalar_one()  # type: ignore[arg-type]
-
-
-def form_description(rules: Rules, store: CaseStore, state: CaseState, step: str) -> str:
+def form_description(rules: Rules, store: CaseStore, state: CaseState, step: str, round_: int = 1) -> str:
     """What the dashboard shows above the form: the customer, the deadline, and at the
     assignment the day's whole proposal (typed: the supervisor picks the owner below)."""
     customer = customer_of(state)

@@ -6,10 +6,10 @@ hours when it was a call or a visit."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from kefu.core.customer_messages import quiet_time
 from kefu.core.verdicts import Context, Divergence
+from kefu.processes.customer.decisions import IN_PERSON, customer_zone
 from models.case import CaseState, RecordedEvent
 from models.customer import ASSIGNED, CONTACTED, REGISTERED, UPDATED, CustomerProfile, customer_of
 
@@ -52,10 +52,9 @@ def contacted_by_owner(context: Context, state: CaseState, event: RecordedEvent)
     p = event.payload
     if event.actor != state.owner:
         return Divergence(event.seq, event.type, "who made the first contact", state.owner, event.actor)
-    zone = customer_of(state).profile.timezone or context.rules.department.department.timezone
-    if p["channel"] in ("phone", "visit") and quiet_time(context.rules).is_quiet(
-            datetime.fromisoformat(p["contacted_at"]), ZoneInfo(zone)):
-        return Divergence(event.seq, event.type, f"a contact outside the customer's quiet hours ({zone})",
+    zone = customer_zone(context.rules, customer_of(state).profile)
+    if p["channel"] in IN_PERSON and quiet_time(context.rules).is_quiet(datetime.fromisoformat(p["contacted_at"]), zone):
+        return Divergence(event.seq, event.type, f"a contact outside the customer's quiet hours ({zone.key})",
                           "outside customer_messages.yaml quiet_hours", p["contacted_at"])
     return None
 

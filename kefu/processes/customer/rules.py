@@ -4,13 +4,14 @@ refresh reminder, the intake of customer files, and the cross-file checks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from kefu.core.config import Strict
-from kefu.core.field_rules import IntakeRules, sets_of
-from models.customer import ASSIGNMENT, FIRST_CONTACT, PROFILE_FIELDS
+from kefu.core.field_rules import IntakeRules, intake_problems
+from kefu.core.texts import template_problems
+from models.customer import ASSIGNMENT, FIRST_CONTACT, PROFILE_FIELDS, Channel
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -55,6 +56,13 @@ class Templates(Strict):
 
 class Labels(Strict):
     channels: dict[str, str]
+
+    @field_validator("channels")
+    @classmethod
+    def _every_way_named(cls, channels: dict[str, str]) -> dict[str, str]:
+        if set(channels) != set(get_args(Channel)):
+            raise ValueError(f"give a label for exactly {list(get_args(Channel))}")
+        return channels
 
 
 class CustomerRules(Strict):
@@ -115,13 +123,5 @@ def customer_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     for role in customer.assigned_by:
         if role not in rules.department.all_roles:
             yield "assigned_by", f"unknown role {role!r}", f"use roles from department.yaml: {rules.department.all_roles}"
-    for field, template in customer.templates.model_dump().items():
-        if not (rules.directory / "templates" / template).is_file():
-            yield (f"templates.{field}", f"template {template} not found",
-                   f"create templates/{template} or name an existing template")
-    yield from sets_of(customer, customer.intake)
-    for group in ("fields", "open"):
-        for name in getattr(customer.intake, group):
-            if name not in RECORD_FIELDS:
-                yield (f"intake.{group}.{name}", "is not a field of a customer's record",
-                       f"use one of {', '.join(RECORD_FIELDS)}")
+    yield from template_problems(rules, customer.templates.model_dump().items())
+    yield from intake_problems(customer, customer.intake, RECORD_FIELDS, "a customer's record")

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kefu.core.config import Strict
 from kefu.core.policies import AllowanceField
+from kefu.core.texts import template_problems
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
@@ -125,8 +126,5 @@ def order_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
                    f"use one of department.yaml departments: {departments}")
     if order.supervisor_role not in rules.department.roles:
         yield "supervisor_role", f"unknown role {order.supervisor_role!r}", f"use a role from department.yaml: {roles}"
-    for field in order.templates.model_dump():
-        for template in order.templates.files(field):
-            if not (rules.directory / "templates" / template).is_file():
-                yield (f"templates.{field}", f"template {template} not found",
-                       f"create templates/{template} or name an existing template")
+    yield from template_problems(rules, ((field, template) for field in order.templates.model_dump()
+                                         for template in order.templates.files(field)))
