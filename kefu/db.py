@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from models import (
+    complaint,  # noqa: F401  (kefu_complaint_fact)
     outbox,  # noqa: F401  (kefu_outbox)
     records,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )

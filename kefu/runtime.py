@@ -25,7 +25,7 @@ def store() -> CaseStore:
     if _store is None:
         from kefu.db import current_engine
 
-        _store = CaseStore(current_engine())
+        _store = CaseStore(current_engine(), facts=processes.facts())
     return _store
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     mail_from: str = "kefu@localhost"
     mail_from_name: str = "kefu 客服"
     outbox_dir: Path | None = None
+    # Where the reports' files (XLSX, Markdown, the chart) are written; their figures are on the record.
+    reports_dir: Path | None = None
     # Customer SMS through the department's gateway, chat messages through its webhook (kefu.escalation.channels);
     # the tokens never from a file in the repo: here or the Prefect Secret blocks kefu-sms-token / kefu-chat-token.
     sms_url: str | None = None
@@ -57,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def resolved_outbox_dir(self) -> Path:
         return self.outbox_dir or self.home / "outbox"
+
+    @property
+    def resolved_reports_dir(self) -> Path:
+        return self.reports_dir or self.home / "reports"
 
     @property
     def api_url(self) -> str:

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlmodel import JSON, Column, SQLModel
+from sqlmodel import Field as column
 
 from models.case import (
     EMAIL_PATTERN,
@@ -27,8 +29,10 @@ from models.case import (
     text,
     zone_name,
 )
+from models.records import utc_column
 
 PROCESS, CONTACT = "complaint", "contact"
+ARCHIVED_OUTCOME = "archived"  # a historic complaint taken in from a file, closed as it ended there
 
 
 class Step(StrEnum):
@@ -89,6 +93,9 @@ class ComplaintState(BaseModel):
     discipline: dict[int, dict[str, Any]] = Field(default_factory=dict)
     notifications: list[dict[str, Any]] = Field(default_factory=list)
     callback: dict[str, Any] | None = None
+    # The line of the classification statistics: intake's proposal, then the judgement's, then the
+    # investigation's correction (complaint.yaml categories).
+    category: str | None = None
 
 
 def complaint_of(state: CaseState) -> ComplaintState:
@@ -114,7 +121,7 @@ def _registered(state: CaseState, event: RecordedEvent) -> None:
     state.owner = p.get("owner")
     state.opened_at = event.at
     state.step = Step.ANSWER if state.process == CONTACT else Step.JUDGEMENT
-    state.parts[PROCESS] = ComplaintState()
+    state.parts[PROCESS] = ComplaintState(category=p.get("category"))
 
 
 def _archived(state: CaseState, event: RecordedEvent) -> None:
@@ -123,7 +130,7 @@ def _archived(state: CaseState, event: RecordedEvent) -> None:
     state.intake = p
     state.opened_at = event.at
     state.step = None
-    state.parts[PROCESS] = ComplaintState()
+    state.parts[PROCESS] = ComplaintState(category=p.get("category"))
 
 
 def _decided(state: CaseState, event: RecordedEvent) -> None:
@@ -132,6 +139,8 @@ def _decided(state: CaseState, event: RecordedEvent) -> None:
     step = EVENT_STEP[event.type]  # type: ignore[index]
     state.decisions.setdefault(str(step), {})[round_] = {**p, "by": event.actor, "at": event.at}
     state.step = _next_step(step, p)
+    if p.get("category"):
+        complaint_of(state).category = p["category"]
     if event.type == ComplaintEvent.CUSTOMER_RESPONDED and not p["accepted"]:
         state.round = round_ + 1
 
@@ -206,9 +215,8 @@ class ContactRegistration(BaseModel):
     timezone: str | None = Field(default=None, description="所在时区 / The customer's time zone (optional)")
     channel: str = Field(description="渠道 / Channel")
     content: str = Field(description="投诉内容 / What the customer said", max_length=4000)
-    # What the complaint is about in its source's own words (a platform's product, a category of
-    # an export); the classification statistics group by it.
-    category: str | None = Field(default=None, max_length=200, description="投诉类别 / Category (optional)")
+    # What the complaint is about (complaint.yaml categories); without one, intake proposes it.
+    category: str | None = Field(default=None, max_length=60, description="投诉类别 / Category (optional)")
     received_at: datetime | None = Field(default=None, description="投诉时间 / When it was received")
     member: bool = Field(default=False, description="会员 / Member customer")
     order_ref: str | None = Field(default=None, max_length=80, description="订单号 / Order reference")
@@ -236,6 +244,8 @@ class JudgementInput(StaffInput):
 
     upheld: bool = Field(description="投诉成立 / Upheld")
     department: str | None = Field(default=None, description="责任部门 / Responsible department (when upheld)")
+    # Without one, the category intake proposed stands; the judgement records it either way.
+    category: str | None = Field(default=None, description="投诉类别 / Category (default: as proposed at intake)")
     reason: str = Field(description="判定理由 / Reason")
     _reason = field_validator("reason")(classmethod(lambda cls, v: text(v)))
 
@@ -253,6 +263,7 @@ class InvestigationInput(StaffInput):
 
     cause: str = Field(description="原因 / Cause found")
     responsible: str = Field(description="直接责任人 / Responsible person")
+    category: str | None = Field(default=None, description="更正投诉类别 / Corrected category (optional)")
     _cause = field_validator("cause", "responsible")(classmethod(lambda cls, v: text(v)))
 
 
@@ -305,3 +316,35 @@ INPUTS: dict[str, type[StaffInput]] = {
     Step.REVIEW: ReviewInput,
 }
 CONTACT_INPUTS: dict[str, type[StaffInput]] = {Step.ANSWER: AnswerInput}
+
+
+# -- the classification statistics' projection ---------------------------------------------------
+
+class ComplaintFact(SQLModel, table=True):
+    """A contact as 《顾客投诉分类统计表》 counts it: one row per complaint, consultation or query,
+    a projection of its events like ``kefu_case`` (kefu.processes.complaint.report.fact_of), so
+    the statistics of a million archived complaints are a few GROUP BYs, not a million replays.
+    ``last_seq`` says which record it was made from: a row behind its case is made again."""
+
+    __tablename__ = "kefu_complaint_fact"
+
+    case_id: str = column(primary_key=True, max_length=40)
+    last_seq: int
+    opened_at: datetime = utc_column(index=True)
+    closed_at: datetime | None = utc_column(nullable=True)
+    process: str = column(max_length=20)
+    kind: str = column(max_length=20)
+    status: str = column(max_length=10)
+    outcome: str | None = column(default=None, max_length=40)
+    archived: bool = False
+    severity: str | None = column(default=None, max_length=20)
+    category: str | None = column(default=None, max_length=60)
+    channel: str | None = column(default=None, max_length=20)
+    department: str | None = column(default=None, max_length=40)  # responsible, when upheld
+    upheld: bool | None = None  # None: not judged (yet, or in its source)
+    rounds: int = 0  # plans proposed
+    handling_hours: float | None = None  # received → closed
+    follows: str | None = column(default=None, max_length=40)
+    # The same customer again (a repeat complaint): a digest of their phone, never the number.
+    customer: str | None = column(default=None, max_length=16, index=True)
+    improvements: list[str] = column(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -45,6 +45,9 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=500)
     text: str = Field(sa_column=Column(sa.Text, nullable=False))
     html: str = Field(sa_column=Column(sa.Text, nullable=False))
+    # Files that go with an e-mail (a report's workbook; its chart, shown inside the HTML by its
+    # ``cid``): ``{"filename", "content_type", "data": base64, "cid": None | "chart"}`` each.
+    attachments: list[dict] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default=PENDING, max_length=10)
     attempts: int = 0
     next_attempt_at: datetime | None = utc_column(nullable=True)

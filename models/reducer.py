@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from models import callback, case, complaint, customer, order
+from models import callback, case, complaint, customer, order, report
 from models.case import CaseState, Fold, RecordedEvent
 
 
@@ -29,7 +29,7 @@ def _one_table(*tables: dict[str, Fold]) -> dict[str, Fold]:
     return folds
 
 
-FOLDS = _one_table(case.FOLDS, complaint.FOLDS, callback.FOLDS, order.FOLDS, customer.FOLDS)
+FOLDS = _one_table(case.FOLDS, complaint.FOLDS, callback.FOLDS, order.FOLDS, customer.FOLDS, report.FOLDS)
 # Per process: what it does on an event every process shares.
 REACTIONS: dict[str, dict[str, Fold]] = {complaint.PROCESS: complaint.REACTIONS, complaint.CONTACT: complaint.REACTIONS}
 _NONE: dict[str, Fold] = {}

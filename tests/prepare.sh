@@ -32,4 +32,12 @@ if ! command -v chromium >/dev/null; then
         say "no chromium: the dashboard tests need Debian's (sudo apt-get install -y chromium)"
     fi
 fi
+# The reports' charts label in Chinese with a CJK font (without one they label in English only).
+if ! fc-list 2>/dev/null | grep -qi -e "WenQuanYi" -e "Noto Sans CJK"; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1; } \
+            || say "could not install a CJK font: apt-get install -y fonts-wqy-microhei"
+    fi
+fi
 exit 0

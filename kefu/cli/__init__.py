@@ -23,13 +23,14 @@ except ValidationError as _bad_setting:  # a KEFU_* variable a person can fix: s
 
 from kefu import processes, runtime  # noqa: E402
 from kefu.cli.audit import audit_app  # noqa: E402
-from kefu.cli.callback import callback_app, report_app  # noqa: E402
+from kefu.cli.callback import callback_app  # noqa: E402
 from kefu.cli.case import case_app, deadlines_app  # noqa: E402
 from kefu.cli.complaint import complaint_app, contact_app  # noqa: E402
 from kefu.cli.customer import customer_app  # noqa: E402
 from kefu.cli.intake import intake_app  # noqa: E402
 from kefu.cli.order import order_app  # noqa: E402
 from kefu.cli.outbox import outbox_app  # noqa: E402
+from kefu.cli.report import report_app  # noqa: E402
 from kefu.cli.staff import login, logout, staff_app, whoami  # noqa: E402
 from kefu.cli.support import BadInput, JsonOpt, command, emit  # noqa: E402
 

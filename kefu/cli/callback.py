@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from kefu import runtime
+from kefu.cli.report import report_app
 from kefu.cli.support import (
     BadInput,
     ByOpt,
@@ -32,7 +33,6 @@ from models.callback import CALL, CallbackCustomer, callback_of
 from models.case import CaseState
 
 callback_app = typer.Typer(no_args_is_help=True, help="P2 callbacks 回访: due calls, the call record, new callbacks.")
-report_app = typer.Typer(no_args_is_help=True, help="Reports 报告.")
 
 
 

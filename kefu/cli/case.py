@@ -30,8 +30,8 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "status": state.status, "step": state.step, "round": state.round, "outcome": state.outcome,
         "customer": {"name": intake.get("name"), "phone": mask_phone(intake.get("phone", "")),
                      "member": intake.get("member"), "order_ref": intake.get("order_ref")},
-        "channel": intake.get("channel"), "content": intake.get("content"), "category": intake.get("category"),
-        "imported": intake.get("imported"), "resolution": intake.get("resolution"),
+        "channel": intake.get("channel"), "content": intake.get("content"), "category": _category(state),
+        "source_category": intake.get("source_category"), "imported": intake.get("imported"), "resolution": intake.get("resolution"),
         "follows": intake.get("follows"), "follow_ups": state.parts.get("follow_ups", []),
         "classified_by": intake.get("classified_by"),
         "opened_at": local_iso(state.opened_at), "closed_at": local_iso(state.closed_at),
@@ -43,6 +43,12 @@ def case_json(state: CaseState) -> dict[str, Any]:
         "deadlines": [{"step": d.step, "round": d.round, "due_at": local_iso(d.due_at), "met_at": local_iso(d.met_at),
                        "policy": d.policy} for d in state.deadlines],
     }
+
+
+def _category(state: CaseState) -> str | None:
+    """A complaint's category as it stands (intake's proposal, the judgement's, the investigation's)."""
+    complaint = state.parts.get("complaint")
+    return getattr(complaint, "category", None) or state.intake.get("category")
 
 
 def _dashboard() -> str:
@@ -62,14 +68,18 @@ def case_text(state: CaseState) -> str:
         f"  content:  {data['content']}",
     ]
     if data["category"]:
-        lines.append(f"  category: {data['category']}")
+        labels = getattr(rules.sections.get("complaint"), "category_labels", dict)()
+        lines.append(f"  category: {labels.get(data['category'], data['category'])} ({data['category']})"
+                     + (f"; source_category: {data['source_category']}" if data["source_category"] else ""))
     if data["imported"]:
         source = data["imported"]
         lines.append(f"  from:     {source['source']} #{source['external_id']} (batch {source['batch']}, row {source['row']})"
                      + (f"; there: {data['resolution']}" if data["resolution"] else ""))
     open_deadline = next((d for d in state.open_deadlines() if d.step == state.step), None)
     if open_deadline:
-        lines.append(f"  due:      {local_time(rules, open_deadline.due_at)}  ({open_deadline.policy})")
+        # A paused case has no due time: the customer holds its clock (kefu case resume restarts it).
+        due = local_time(rules, open_deadline.due_at) if open_deadline.due_at else "时钟暂停 clock stopped"
+        lines.append(f"  due:      {due}  ({open_deadline.policy})")
     if data["flow_run_url"]:
         lines.append(f"  run:      {data['flow_run_url']}")
     lines.append("  timeline:")

@@ -33,6 +33,8 @@ def complaint_open(
                                            "phone number's, else the department's): no message in their rest hours."),
     kind: Optional[str] = typer.Option(None, "--kind", help="consultation, query or complaint (default: classified)."),
     severity: Optional[str] = typer.Option(None, "--severity", help="general, major or crisis (default: classified)."),
+    category: Optional[str] = typer.Option(None, "--category", help="What it is about, one of complaint.yaml "
+                                           "categories (default: classified by its words)."),
     member: bool = typer.Option(False, "--member", help="The customer is a member."),
     order: Optional[str] = typer.Option(None, "--order", help="Order reference."),
     received_at: Optional[str] = typer.Option(None, "--at", help="When it was received (ISO-8601 with offset)."),
@@ -47,7 +49,7 @@ def complaint_open(
     verified = caller()
     try:
         reg = ContactRegistration(name=name, phone=phone, email=email, timezone=timezone, channel=channel,
-                                  content=content, kind=kind,
+                                  content=content, kind=kind, category=category,
                                   severity=severity, member=member, order_ref=order, received_at=at, by=by or verified.staff)
     except ValidationError as exc:
         raise refusal_from_validation(exc, FIELD_FIXES) from None
@@ -65,13 +67,16 @@ def complaint_judge(
     case_id: str = typer.Argument(..., help="Case id."),
     upheld: Optional[bool] = typer.Option(None, "--upheld/--not-upheld", help="Is the complaint upheld?"),
     department: Optional[str] = typer.Option(None, "--department", help="Responsible department (upheld)."),
+    category: Optional[str] = typer.Option(None, "--category", help="What it is about (complaint.yaml categories; "
+                                           "default: the category proposed at intake)."),
     reason: str = typer.Option(..., "--reason", help="Reason for the judgement."),
     by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Step 2, 投诉判定: upheld (naming the responsible department) or not upheld."""
+    """Step 2, 投诉判定: upheld (naming the responsible department) or not upheld, and its category."""
     if upheld is None:
         raise BadInput("upheld", "say whether the complaint is upheld", "add --upheld --department D, or --not-upheld")
-    decide(case_id, Step.JUDGEMENT, {"upheld": upheld, "department": department, "reason": reason, "by": by}, as_json)
+    decide(case_id, Step.JUDGEMENT, {"upheld": upheld, "department": department, "category": category,
+                                     "reason": reason, "by": by}, as_json)
 
 
 @complaint_app.command("investigate")
@@ -80,10 +85,13 @@ def complaint_investigate(
     case_id: str = typer.Argument(...),
     cause: str = typer.Option(..., "--cause", help="The concrete cause."),
     responsible: str = typer.Option(..., "--responsible", help="The directly responsible person."),
+    category: Optional[str] = typer.Option(None, "--category", help="A corrected category, when the cause shows "
+                                           "the complaint is about something else."),
     by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Step 3, 展开调查: the cause and the responsible person."""
-    decide(case_id, Step.INVESTIGATION, {"cause": cause, "responsible": responsible, "by": by}, as_json)
+    """Step 3, 展开调查: the cause and the responsible person (and a corrected category)."""
+    decide(case_id, Step.INVESTIGATION, {"cause": cause, "responsible": responsible, "category": category,
+                                         "by": by}, as_json)
 
 
 @complaint_app.command("propose")

@@ -103,4 +103,4 @@ def allowed_values(section: BaseModel, rule: FieldRule) -> list[str] | None:
     if rule.one_of is None:
         return None
     values = getattr(section, rule.one_of) if isinstance(rule.one_of, str) else rule.one_of
-    return [str(v) for v in values]
+    return [str(getattr(v, "id", v)) for v in values]  # a list of named things allows their ids

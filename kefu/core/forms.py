@@ -51,7 +51,7 @@ class Form:
         field marked): what waking a run that waits on this form sends."""
         data = {k: v for k, v in values.items() if k in self.model.model_fields}
         for name, labels in self.choices.items():
-            if data.get(name) in labels:
+            if name in data and data[name] in labels:
                 data[name] = labels[data[name]]
         data[PIN] = RECORDED_BY_CLI
         return data

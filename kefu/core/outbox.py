@@ -14,7 +14,7 @@ from models.outbox import PENDING, OutboxMessage
 
 
 def put(session: Session, *, key: str, channel: str, to: list[str], subject: str, text: str, html: str,
-        due_at: datetime | None = None) -> bool:
+        due_at: datetime | None = None, attachments: list[dict] | None = None) -> bool:
     """Add a message due at ``due_at`` (now by default); False if ``key`` was already queued.
 
     The row's ``key`` is the idempotency key of its cause: putting the same key again adds
@@ -24,7 +24,7 @@ def put(session: Session, *, key: str, channel: str, to: list[str], subject: str
     subject = " ".join(subject.split())  # one line: no header injection, no folding surprises
     now = clock.now()
     values = dict(key=key, channel=channel, to=to, subject=subject, text=text, html=html, status=PENDING,
-                  attempts=0, next_attempt_at=due_at or now, created_at=now)
+                  attempts=0, next_attempt_at=due_at or now, created_at=now, attachments=attachments or None)
     table = OutboxMessage.__table__
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -103,6 +103,18 @@ class IntakeTarget:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """A process's own projection: a table with one row per case (``case_id`` its key, ``last_seq``
+    the record it was made from) and the row a case's state makes. The store rewrites it in the
+    same transaction as the events (``CaseStore(facts=…)``), so a report groups rows in SQL instead
+    of replaying cases; a row missing or behind its case is made again when read
+    (``kefu.core.facts.refresh``)."""
+
+    table: type
+    row: Callable[[CaseState], dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Process:
     name: str
     label: str                              # how people call it: "P1 complaint handling 投诉处理"
@@ -125,6 +137,7 @@ class Process:
     form_description: FormDescription | None = None
     replay_checks: tuple[tuple[str, Check], ...] = ()
     intake: IntakeTarget | None = None
+    facts: Facts | None = None
 
     @property
     def deployment(self) -> str:

@@ -294,41 +294,45 @@ def upgrade_older_folder(directory: Path) -> None:
     """Bring a config folder an older kefu wrote (a snapshot replay reads back) to today's files,
     the rules it held unchanged. 3 Dec 2026: the customer's quiet hours moved from callback.yaml to
     the new customer_messages.yaml (its other keys as shipped today), and callback.yaml gained
-    selection_at (a time of day that was code). Neither changes what an older case's replay
-    recomputes."""
+    selection_at (a time of day that was code); the customer archive (P5) and the reports (P8)
+    became processes with files of their own. None changes what an older case's replay recomputes."""
     from kefu.settings import REPO_ROOT
 
+    shipped = REPO_ROOT / "config"
     callback, messages = directory / "callback.yaml", directory / "customer_messages.yaml"
     held = _read_yaml(callback) if callback.is_file() else None
-    if not isinstance(held, dict) or (messages.exists() and "selection_at" in held
-                                      and (directory / "customer.yaml").exists()):
-        return  # today's shape, or not a folder kefu wrote (its load says what is wrong)
+    if not isinstance(held, dict):
+        return  # not a folder kefu wrote (its load says what is wrong)
     if not messages.exists():
-        added = _read_yaml(REPO_ROOT / "config" / "customer_messages.yaml")
+        added = _read_yaml(shipped / "customer_messages.yaml")
         added["quiet_hours"] = held.pop("quiet_hours", added["quiet_hours"])
         _write_yaml(messages, added)
-    held.setdefault("selection_at", _read_yaml(REPO_ROOT / "config" / "callback.yaml")["selection_at"])
-    held.pop("customers", None)
-    _write_yaml(callback, held)
-    if not (directory / "customer.yaml").exists():
-        _add_customer_archive(directory, REPO_ROOT / "config")
+    if "selection_at" not in held or "customers" in held:
+        held.setdefault("selection_at", _read_yaml(shipped / "callback.yaml")["selection_at"])
+        held.pop("customers", None)
+        _write_yaml(callback, held)
+    # The processes added since, as shipped today: their file, templates, SLA policies and labels.
+    for process, labelled in (("customer", ("customer", "assignment", "first-contact")),
+                              ("report", ("report", "statistics", "compile", "sign-off"))):
+        if not (directory / f"{process}.yaml").exists():
+            _add_process(directory, shipped, process, labelled)
 
 
-def _add_customer_archive(directory: Path, shipped: Path) -> None:
-    """3 Dec 2026: the customer archive became a process (P5) with its own file, SLA policies,
-    labels and templates, as shipped today; callback.yaml's customers became its records."""
-    shutil.copy(shipped / "customer.yaml", directory / "customer.yaml")
-    shutil.copytree(shipped / "templates" / "customer", directory / "templates" / "customer", dirs_exist_ok=True)
+def _add_process(directory: Path, shipped: Path, process: str, labelled: tuple[str, ...]) -> None:
+    """A process as shipped today into an older folder: its file, its templates, its SLA policies
+    (and their source) and the Chinese labels of its names."""
+    shutil.copy(shipped / f"{process}.yaml", directory / f"{process}.yaml")
+    shutil.copytree(shipped / "templates" / process, directory / "templates" / process, dirs_exist_ok=True)
     sla, today = _read_yaml(directory / "sla.yaml"), _read_yaml(shipped / "sla.yaml")
-    sla["policies"] += [p for p in today["policies"] if p.get("process") == "customer"]
+    sla["policies"] += [p for p in today["policies"] if p.get("process") == process]
     if "sources" in sla:
-        sla["sources"]["customer"] = today["sources"]["customer"]
+        sla["sources"][process] = today["sources"][process]
     _write_yaml(directory / "sla.yaml", sla)
     department, labels = _read_yaml(directory / "department.yaml"), _read_yaml(shipped / "department.yaml")["labels"]
     if isinstance(department.get("labels"), dict):
         for category in ("processes", "kinds", "steps"):
             department["labels"].setdefault(category, {})
-            for name in ("customer", "assignment", "first-contact"):
+            for name in labelled:
                 if name in labels[category]:
                     department["labels"][category][name] = labels[category][name]
         _write_yaml(directory / "department.yaml", department)

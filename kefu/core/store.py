@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import orjson
 import sqlalchemy as sa
@@ -25,6 +25,9 @@ from kefu.core.texts import mask_phone
 from models.case import CaseState, EventType, RecordedEvent
 from models.records import Case, CaseEvent, Deadline, UTCDateTime
 from models.reducer import apply, reduce
+
+if TYPE_CHECKING:
+    from kefu.core.process import Facts
 
 
 class UnknownCase(LookupError):
@@ -51,8 +54,12 @@ def _as_recorded(row: CaseEvent) -> RecordedEvent:
 
 
 class CaseStore:
-    def __init__(self, engine: Engine) -> None:
+    """``facts``: the processes' own projections by process name (``kefu.processes.facts``), kept
+    in step with every append; a store without them leaves those rows to be made when read."""
+
+    def __init__(self, engine: Engine, facts: Mapping[str, Facts] | None = None) -> None:
         self.engine = engine
+        self.facts = dict(facts or {})
 
     # -- reading --------------------------------------------------------------------------
     def events(self, case_id: str) -> list[CaseEvent]:
@@ -169,6 +176,9 @@ class CaseStore:
         if case_rows:
             bulk_insert(session, Case.__table__, case_rows)  # type: ignore[attr-defined]
             bulk_insert(session, CaseEvent.__table__, event_rows)  # type: ignore[attr-defined]
+            for process, facts in self.facts.items():
+                bulk_insert(session, facts.table.__table__,  # type: ignore[attr-defined]
+                            [facts.row(state) for state in states if state.process == process])
         return states
 
     def append(self, state: CaseState, events: list[NewEvent], config_version: str,
@@ -227,6 +237,9 @@ class CaseStore:
                 seal=chain.seal_of(state.case_id, last_seq, head) if new_state.status == "closed" else None,
             )
         )
+        facts = self.facts.get(new_state.process)
+        if facts is not None:
+            write_facts(session, facts, [new_state])
         return new_state
 
     @staticmethod
@@ -255,6 +268,13 @@ class CaseStore:
             row.next_rung_at = next_rung_at(row.rungs, row.next_rung)
         session.add(row)
         session.flush()
+
+
+def write_facts(session: Session, facts: "Facts", states: list[CaseState]) -> None:
+    """Rewrite the fact rows of ``states`` (a delete and an insert: the same on both databases)."""
+    table = facts.table.__table__  # type: ignore[attr-defined]
+    session.execute(sa.delete(table).where(table.c.case_id.in_([state.case_id for state in states])))
+    bulk_insert(session, table, [facts.row(state) for state in states])
 
 
 def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -15,7 +15,8 @@ import time
 from typing import Any, Callable
 
 from kefu import runtime
-from kefu.demo import callback, complaint, customer, order, staff
+from kefu.core import clock
+from kefu.demo import callback, complaint, customer, order, report, staff
 from kefu.settings import get_settings
 
 # -- waiting for the executor ----------------------------------------------------------------------
@@ -83,6 +84,7 @@ def run(as_json: bool) -> None:
 
     executor = Executor()
     problems: list[str] = []
+    today = clock.now().astimezone(rules.department.department.zone).date()
     try:
         archive = customer.run(say, problems)
         day = complaint.run(say, executor, problems)
@@ -92,6 +94,7 @@ def run(as_json: bool) -> None:
                    "dashboard_url": settings.dashboard_url, "kefu_home": str(settings.home.resolve()),
                    "problems": problems, "escalations": escalations, "callbacks": called_back, "customers": archive,
                    "orders": order.run(say, problems), "customer_messages": _customer_messages(),
+                   "statistics": report.run(say, executor, problems, today), "morning": report.morning(say),
                    "audit": _audit(say, problems),
                    # Issued for whoever tries the dashboard's forms after the demo (shown once, here).
                    "dashboard_pins": staff.dashboard_pins()}

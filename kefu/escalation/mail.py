@@ -38,6 +38,7 @@ SMTP password: ``KEFU_SMTP_PASSWORD`` or the Prefect Secret block ``kefu-smtp-pa
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import hashlib
 import logging
@@ -49,7 +50,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -75,16 +76,36 @@ SECRET_BLOCK = "kefu-smtp-password"
 # -- enqueue ------------------------------------------------------------------------------------
 
 def enqueue(session: Session, *, key: str, to: list[str] | tuple[str, ...], subject: str,
-            text: str, html: str) -> bool:
+            text: str, html: str, attachments: Sequence[Attachment] = ()) -> bool:
     """Add an e-mail to staff in the caller's open transaction; False if ``key`` was already
-    queued (:func:`kefu.core.outbox.put`)."""
+    queued (:func:`kefu.core.outbox.put`). ``attachments`` go with it, an inline one shown where
+    the HTML says ``<img src="cid:<its cid>">``."""
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError(f"{key}: a message needs at least one recipient")
     for address in recipients:
         if not isinstance(address, str) or not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
             raise ValueError(f"{key}: {address!r} is not a plain e-mail address (write name@host)")
-    return outbox.put(session, key=key, channel="email", to=recipients, subject=subject, text=text, html=html)
+    return outbox.put(session, key=key, channel="email", to=recipients, subject=subject, text=text, html=html,
+                      attachments=[a.stored() for a in attachments])
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with an e-mail; with a ``cid``, an image shown inside its HTML part."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    cid: str | None = None
+
+    def stored(self) -> dict[str, Any]:
+        return {"filename": self.filename, "content_type": self.content_type,
+                "data": base64.b64encode(self.data).decode(), "cid": self.cid}
+
+    @classmethod
+    def from_stored(cls, row: dict[str, Any]) -> "Attachment":
+        return cls(row["filename"], row["content_type"], base64.b64decode(row["data"]), row.get("cid"))
 
 
 # -- the message --------------------------------------------------------------------------------
@@ -100,6 +121,7 @@ class OutgoingMail:
     message_id: str
     created_at: datetime
     channel: str = "email"  # the way it goes: email, sms or chat (kefu.escalation.channels)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def message_id_for(row_id: int, key: str) -> str:
@@ -107,7 +129,8 @@ def message_id_for(row_id: int, key: str) -> str:
 
 
 def build_email(mail: OutgoingMail, *, sender: str, sender_name: str | None = None) -> EmailMessage:
-    """The RFC 5322 message both transports deliver: multipart/alternative, text then HTML."""
+    """The RFC 5322 message both transports deliver: multipart/alternative, text then HTML (the
+    HTML with its inline images, multipart/related), and the files after them (multipart/mixed)."""
     msg = EmailMessage()
     msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
     msg["To"] = ", ".join(mail.to)
@@ -117,6 +140,16 @@ def build_email(mail: OutgoingMail, *, sender: str, sender_name: str | None = No
     msg["X-Kefu-Key"] = mail.key
     msg.set_content(mail.text, charset="utf-8")
     msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    for attachment in mail.attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        if attachment.cid:
+            html_part = msg.get_payload()[1]  # type: ignore[index]
+            html_part.add_related(attachment.data, maintype, subtype, cid=f"<{attachment.cid}>",
+                                  filename=attachment.filename, disposition="inline")
+    for attachment in mail.attachments:
+        if not attachment.cid:
+            maintype, subtype = attachment.content_type.split("/", 1)
+            msg.add_attachment(attachment.data, maintype, subtype, filename=attachment.filename)
     return msg
 
 
@@ -288,7 +321,8 @@ def _claim(engine: Engine, limit: int) -> tuple[str, list[OutgoingMail]]:
             claimed.append(OutgoingMail(id=row["id"], key=row["key"], to=list(row["to"]),
                                         subject=row["subject"], text=row["text"], html=row["html"],
                                         message_id=message_id, created_at=row["created_at"],
-                                        channel=row["channel"]))
+                                        channel=row["channel"],
+                                        attachments=tuple(Attachment.from_stored(a) for a in row["attachments"] or ())))
     return token, claimed
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kefu.core.forms import Form, form_for
-from kefu.core.process import Check, Deployment, HumanStep, IntakeTarget, Process
+from kefu.core.process import Check, Deployment, Facts, HumanStep, IntakeTarget, Process
 from kefu.core.refusals import FIELD_FIXES, InputRefused, refusal_from_validation
 from kefu.core.rules import Rules, StaffMember
 from kefu.core.rules import load_rules as _load_rules
@@ -26,9 +26,10 @@ from kefu.processes.callback import CALLBACK
 from kefu.processes.complaint import COMPLAINT, CONTACT
 from kefu.processes.customer import CUSTOMER
 from kefu.processes.order import ORDER
+from kefu.processes.report import REPORT
 from models.case import CaseState, StaffInput
 
-PROCESSES: tuple[Process, ...] = (COMPLAINT, CONTACT, CALLBACK, ORDER, CUSTOMER)
+PROCESSES: tuple[Process, ...] = (COMPLAINT, CONTACT, CALLBACK, ORDER, CUSTOMER, REPORT)
 
 _BY_NAME = {p.name: p for p in PROCESSES}
 
@@ -48,6 +49,11 @@ def intake_target(name: str) -> IntakeTarget:
         return targets[name]
     except KeyError:
         raise LookupError(f"kefu takes in no {name!r} files; it takes in {', '.join(targets)}") from None
+
+
+def facts() -> dict[str, Facts]:
+    """The processes' own projections, by process (the store keeps them with every append)."""
+    return {p.name: p.facts for p in PROCESSES if p.facts is not None}
 
 
 def load_rules(directory: Path) -> Rules:

@@ -32,6 +32,11 @@ def test_the_audit_bench_runs():
     assert "verify --all" in out and "replay --all" in out and "40 consistent" in out
 
 
+def test_the_report_bench_runs():
+    out = bench("bench/report_bench.py", "--cases", "3000", "--live", "20")
+    assert "November (one month)" in out and "the whole year" in out
+
+
 @pytest.mark.postgres
 def test_the_order_bench_runs_on_both_databases():
     out = bench("bench/order_bench.py", "--orders", "2", "--backend", "both")

@@ -38,7 +38,7 @@ def test_the_cfpb_sample_imports_as_an_archive_with_every_row_accounted_for(tmp_
     again = json.loads(invoke(["intake", "complaints", str(CFPB), "--mapping", str(MAPPING), "--json"]).stdout)
     assert (again["imported"], again["duplicates"], again["quarantined"]) == (0, 8338, 2)
     shown = invoke(["case", "show", "C-20141113-0001"]).stdout
-    assert "category: Debt collection" in shown and "from:     cfpb-2014 #1114245" in shown
+    assert "category: 服务态度 Service attitude (service_attitude); source_category: Debt collection" in shown and "from:     cfpb-2014 #1114245" in shown
 
 
 def test_the_text_output_counts_and_names_the_reasons(tmp_path):

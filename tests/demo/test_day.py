@@ -77,6 +77,16 @@ def test_demo_runs_a_working_day_through_every_branch(demo_day) -> None:
     # The archive's two key customers and one agreement customer, called every two months.
     assert len(summary["callbacks"]["picked"]) >= 3
 
+    # P8 the day ends with the supervisor's 《顾客投诉分类统计表》 of the month so far: compiled by its
+    # run from the day's record (every complaint of the day counted), mailed, signed off.
+    statistics = summary["statistics"]
+    assert statistics["status"] == "closed" and statistics["figures"]["complaints"] >= 5, statistics
+    assert sum(statistics["figures"]["by_category"].values()) == statistics["figures"]["complaints"]
+    assert {"chen.jing", "sun.li"} <= set(statistics["recipients"])
+    # … and with the next stand-up's agenda: the stalled complaints open, their missed deadlines listed.
+    agenda = summary["morning"]
+    assert agenda["open"].get("complaint") and agenda["breaches"], agenda
+
     # The auditor's pass at the end of the day: every case consistent, Prefect's runs agreeing.
     audit = summary["audit"]
     assert audit["cases"] >= len(rows) + len(orders) and audit["consistent"] == audit["cases"], audit

@@ -29,6 +29,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def until(what: str, done: Any, seconds: float) -> float:
+    """Wait until ``done()`` is true; fails naming ``what`` after ``seconds``; returns how long it took."""
+    started = time.monotonic()
+    while not done():
+        assert time.monotonic() - started < seconds, f"{what} did not happen within {seconds:.0f} s"
+        time.sleep(0.3)
+    return time.monotonic() - started
+
+
 class Department:
     """A kefu on this machine for one drill."""
 

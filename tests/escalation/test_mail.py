@@ -93,6 +93,28 @@ def test_delivered_mail_has_plain_recipients_chinese_subject_text_and_html_and_i
     assert row.message_id == mail.message_id_for(row.id, row.key)
 
 
+def test_a_report_mail_shows_its_chart_inline_and_carries_its_workbook(store, frozen_clock, smtp_server):
+    """A report's e-mail (P8): the chart inside the HTML part (multipart/related, by its cid), the
+    workbook attached after it; both arrive byte for byte through a real SMTP server."""
+    png, xlsx = b"\x89PNG\r\n\x1a\nchart", b"PK\x03\x04workbook"
+    with Session(store.engine) as session:
+        enqueue(session, key="report:R-1:chen.jing", to=["chen.jing@kefu.example"], subject=SUBJECT, text=TEXT,
+                html='<p>统计</p><img src="cid:chart">', attachments=[
+                    mail.Attachment("statistics.png", "image/png", png, cid="chart"),
+                    mail.Attachment("统计表.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                    xlsx)])
+        session.commit()
+    assert deliver_due(store.engine, SmtpTransport(smtp_server.url)).sent == 1
+    [(_, _, msg)] = smtp_server.received
+    assert msg.get_content_type() == "multipart/mixed"
+    related = next(part for part in msg.walk() if part.get_content_type() == "multipart/related")
+    inline = next(part for part in related.walk() if part.get_content_type() == "image/png")
+    assert inline["Content-ID"] == "<chart>" and inline.get_content() == png
+    [attached] = list(msg.iter_attachments())
+    assert attached.get_filename() == "统计表.xlsx" and attached.get_content() == xlsx
+    assert parts(msg)["text/plain"].rstrip("\n") == TEXT
+
+
 def test_same_key_enqueued_twice_is_one_message(store, frozen_clock, smtp_server):
     assert queue(store.engine) is True
     assert queue(store.engine) is False

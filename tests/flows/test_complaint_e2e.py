@@ -183,8 +183,9 @@ def test_dashboard_form_records_the_same_event_as_the_cli_and_refuses_an_agents_
     # The same decision; each says how li.na was verified (her token, her PIN).
     assert cli_event["payload"].pop("verified") == {"method": "cli-token", "staff": "li.na"}
     assert form_event["payload"].pop("verified") == {"method": "form-pin", "staff": "li.na"}
+    # The category neither gave stands as intake proposed it (complaint.yaml default_category).
     assert form_event["payload"] == cli_event["payload"] == {
-        "upheld": True, "department": "sales", "reason": "商品详情页尺码表有误", "round": 1}
+        "upheld": True, "department": "sales", "reason": "商品详情页尺码表有误", "round": 1, "category": "other"}
     # and the rest of the record moved the same way (deadline met, next one opened)
     assert [e["type"] for e in kefu.events(by_form)] == [e["type"] for e in kefu.events(by_cli)]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from awake import awake_zone
-from drills.department import BIN, Department
+from drills.department import BIN, Department, until
 from gateway import Gateway
 from mailserver import SmtpServer
 
@@ -26,13 +26,6 @@ def department(tmp_path):
     sms.stop()
 
 
-def _until(what: str, done, seconds: float) -> float:
-    started = time.monotonic()
-    while not done():
-        assert time.monotonic() - started < seconds, f"{what} did not happen within {seconds:.0f} s"
-        time.sleep(0.3)
-    return time.monotonic() - started
-
 
 def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gateway_outage_loses_none(department):
     d, smtp, sms = department
@@ -43,7 +36,7 @@ def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gatewa
                      "--email", "zhang.san@example.cn", "--content", "收到的商品有破损", "--timezone", zone)["case_id"]
     by_sms = d.kefu("complaint", "open", "--name", "李四", "--phone", "13900139000", "--channel", "phone",
                     "--content", "送货晚了三天", "--timezone", zone)["case_id"]
-    waited = _until("both acknowledgements", lambda: len(smtp.received) == 1 and len(sms.accepted) == 1, 90)
+    waited = until("both acknowledgements", lambda: len(smtp.received) == 1 and len(sms.accepted) == 1, 90)
     [(_, to, message)] = smtp.received
     assert to == ["zhang.san@example.cn"] and by_mail in message["Subject"]
     [request] = sms.requests
@@ -53,10 +46,10 @@ def test_customers_receive_the_acknowledgement_by_e_mail_and_by_sms_and_a_gatewa
     sms.down = True
     later = [d.kefu("complaint", "open", "--name", f"客户{n}", "--phone", f"1370013700{n}", "--channel", "phone",
                     "--content", "安装师傅没来", "--timezone", zone)["case_id"] for n in range(3)]
-    _until("three refused sends", lambda: sum(r["answered"] == 503 for r in sms.requests) >= 3, 90)
+    until("three refused sends", lambda: sum(r["answered"] == 503 for r in sms.requests) >= 3, 90)
     sms.down = False
     # The outbox backs off a minute after a failure; the watch (every 5 s here) delivers then.
-    recovered = _until("the held messages", lambda: len(sms.accepted) == 4, 150)
+    recovered = until("the held messages", lambda: len(sms.accepted) == 4, 150)
     time.sleep(6)  # one more watch period: nothing is sent again
     sent_to = [b["mobile"] for b in sms.accepted]
     assert sorted(sent_to) == sorted(["13900139000"] + [f"1370013700{n}" for n in range(3)])

@@ -219,3 +219,25 @@ def test_a_wrong_pin_is_refused_in_the_reopened_form_and_no_secret_stays_in_pref
     pins = [kefu.pin_of(who) for who in ("chen.jing", "sun.li")]
     stored = kefu.stored_inputs(case_id)
     assert stored and not any(pin in i.value for i in stored for pin in pins)
+
+
+def test_the_complaint_statistics_are_an_artifact_ops_open_in_the_dashboard(kefu, browser_page):
+    """P8 (issue 15): a report's run publishes 《顾客投诉分类统计表》 as a dashboard artifact; ops open it
+    in the browser and read its tables, zh-CN labels first."""
+    kefu.open("快递三天没到，客服不回消息", "--kind", "complaint", name="周迅")
+    opened = kefu.ok("report", "open", "--from", "2026-01-01", "--to", "2026-12-31", "--by", "chen.jing")
+    kefu.wait_until_waiting(opened["case_id"], "sign-off")
+    with kefu.client() as client:
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+        [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["report-" + opened["case_id"].lower()])))
+    page = browser_page
+    page.goto(f"http://127.0.0.1:{kefu.port}/artifacts/artifact/{artifact.id}", wait_until="domcontentloaded")
+    page.get_by_text("顾客投诉分类统计表").first.wait_for(timeout=30_000)
+    shown = page.inner_text("body")
+    assert "按投诉类别 By category" in shown and "物流配送 Logistics and delivery" in shown
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "complaint-statistics-artifact.png"), full_page=True)
+    kefu.ok("report", "sign-off", opened["case_id"], "--analysis", "物流为主 / mostly logistics", "--by", "chen.jing")
+    kefu.wait_until_waiting(opened["case_id"], None)

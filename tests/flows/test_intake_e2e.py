@@ -22,7 +22,8 @@ def test_rows_opened_live_start_real_runs_that_wait_at_judgement_and_a_reimport_
     mapping.write_text("source: shop-platform\n"
                        "columns: {external_id: 工单号, received_at: 投诉时间, channel: 来源, category: 类别, "
                        "content: 内容, name: 客户, phone: 手机}\n"
-                       "values: {channel: {Web: web, Phone: phone}}\n", encoding="utf-8")
+                       "values: {channel: {Web: web, Phone: phone}, category: {物流: logistics, 质量: product_quality}}\n",
+                       encoding="utf-8")
     result = kefu.ok("intake", "complaints", str(path), "--mapping", str(mapping), "--as", "open")
     assert (result["rows"], result["imported"], result["quarantined"]) == (3, 2, 1), result["reasons"]
     assert result["reasons"] == {"phone: missing": 1}

@@ -28,10 +28,12 @@ GOOD = [
 MAPPING = {
     "source": "shop-export",
     "columns": {"external_id": "ticket", "received_at": "Opened ", "channel": "VIA?", "category": "Topic",
-                "content": ["Summary", "Detail"], "name": "Customer", "phone": "Mobile", "email": "Mail"},
+                "source_category": "Topic", "content": ["Summary", "Detail"], "name": "Customer", "phone": "Mobile",
+                "email": "Mail"},
     "date_format": "%m/%d/%Y",
     "timezone": "Asia/Shanghai",
-    "values": {"channel": {"Web": "web", "Phone": "phone", "Post": "mail"}},
+    "values": {"channel": {"Web": "web", "Phone": "phone", "Post": "mail"},
+               "category": {"Delivery": "logistics", "Quality": "product_quality"}},
 }
 
 
@@ -75,7 +77,8 @@ def test_good_rows_become_closed_archived_complaints_that_replay_consistent(stor
     cases = store.cases()
     assert {c.status for c in cases} == {"closed"} and {c.flow_run_id for c in cases} == {None}
     first = store.state(min(c.id for c in cases))
-    assert first.outcome == "archived" and first.intake["category"] == "Delivery"
+    assert first.outcome == "archived" and first.intake["category"] == "logistics"
+    assert first.intake["source_category"] == "Delivery"  # the source's own word, kept
     assert first.intake["content"] == "Late parcel — three days"  # joined, the empty part skipped
     assert first.intake["imported"] == {"source": "shop-export", "batch": result.batch, "external_id": "T-1", "row": 2}
     assert first.intake["severity"] == rules.complaint.default_severity
@@ -95,6 +98,8 @@ def test_good_rows_become_closed_archived_complaints_that_replay_consistent(stor
     ({6: "x" * 201}, "name", "x" * 201, "longer than 200 characters"),
     ({4: "Refund\u202e"}, "content", "Refund\u202e", "contains an invisible character that changes how the text reads"),
     ({3: ""}, "category", None, "missing"),
+    ({3: "Weather"}, "category", "Weather", "not one of product_quality, logistics, service_attitude, billing, "
+                                          "installation_repair, other, and values.category of the mapping does not map it"),
 ])
 def test_each_bad_row_is_quarantined_with_its_row_field_value_and_reason(store, rules, frozen_clock, files,
                                                                          cells, field, value, reason):
@@ -114,9 +119,9 @@ def test_a_file_with_every_kind_of_fault_accounts_for_every_row(store, rules, fr
     rows = [list(GOOD[0]), list(GOOD[1])]
     rows.append(list(GOOD[0]))                                     # the same row again: a duplicate
     rows.append(["T-2", *GOOD[0][1:]])                             # T-2's id on another row: a conflict
-    rows.append(["T-5", "", "Web", "X", "late", "", "赵", "13700137000", ""])  # no date
-    rows.append(["T-6", "11/22/2026", "Fax?", "X", "late", "", "钱", "bad", "nope"])  # three faults, one row
-    rows.append(["", "11/22/2026", "Web", "X", "late", "", "孙", "13700137000", ""])  # no id
+    rows.append(["T-5", "", "Web", "Delivery", "late", "", "赵", "13700137000", ""])  # no date
+    rows.append(["T-6", "11/22/2026", "Fax?", "Delivery", "late", "", "钱", "bad", "nope"])  # three faults, one row
+    rows.append(["", "11/22/2026", "Web", "Delivery", "late", "", "孙", "13700137000", ""])  # no id
     result = take_in(store, rules, write_csv(folder / "in.csv", rows), mapping)
     assert (result.rows, result.imported, result.quarantined, result.duplicates) == (7, 2, 4, 1) and accounted(result)
     assert sum(result.reasons.values()) == result.quarantined
@@ -129,7 +134,7 @@ def test_a_file_with_every_kind_of_fault_accounts_for_every_row(store, rules, fr
 
 def test_reimporting_the_same_file_imports_nothing_twice(store, rules, frozen_clock, files):
     folder, mapping = files
-    path = write_csv(folder / "in.csv", GOOD + [["T-3", "", "Web", "X", "late", "", "赵", "13700137000", ""]])
+    path = write_csv(folder / "in.csv", GOOD + [["T-3", "", "Web", "Delivery", "late", "", "赵", "13700137000", ""]])
     first = take_in(store, rules, path, mapping)
     again = take_in(store, rules, path, mapping)
     assert (first.imported, first.quarantined) == (2, 1)
@@ -145,7 +150,7 @@ def test_reimporting_the_same_file_imports_nothing_twice(store, rules, frozen_cl
 
 def test_a_quarantined_row_fixed_and_reimported_goes_in_and_is_no_longer_held(store, rules, frozen_clock, files):
     folder, mapping = files
-    broken = [["T-9", "11/20/2026", "Web", "X", "", "", "周", "13600136000", ""]]
+    broken = [["T-9", "11/20/2026", "Web", "Delivery", "", "", "周", "13600136000", ""]]
     first = take_in(store, rules, write_csv(folder / "in.csv", broken), mapping)
     assert [r["row"] for r in intake.held_rows(store)] == [2]
     fixed = take_in(store, rules, write_csv(folder / "in.csv", [[*broken[0][:4], "refund late", *broken[0][5:]]]),
@@ -274,8 +279,8 @@ def test_rows_opened_live_go_through_the_normal_intake_and_its_refusals_are_held
     within registered_within_days), and each row's key commits with its case."""
     monkeypatch.setattr(intake._Pace, "wait", lambda self: None)
     mapping = write_mapping(tmp_path / "m.yaml")
-    old = ["T-3", "09/01/2026", "Web", "X", "late", "", "赵", "13700137000", ""]
-    no_phone = ["T-4", "11/21/2026", "Web", "X", "late", "", "钱", "", ""]
+    old = ["T-3", "09/01/2026", "Web", "Delivery", "late", "", "赵", "13700137000", ""]
+    no_phone = ["T-4", "11/21/2026", "Web", "Delivery", "late", "", "钱", "", ""]
     path = write_csv(tmp_path / "in.csv", GOOD + [old, no_phone])
 
     def opener(target, registration, origin, also):

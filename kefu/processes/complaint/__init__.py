@@ -3,8 +3,9 @@ consultations 咨询 and queries 查询, answered and closed (process ``contact`
 
 from __future__ import annotations
 
-from kefu.core.process import Deployment, HumanStep, IntakeTarget, Process, Section
+from kefu.core.process import Deployment, Facts, HumanStep, IntakeTarget, Process, Section
 from kefu.processes.complaint import archive, decisions, replay
+from kefu.processes.complaint.facts import fact_of
 from kefu.processes.complaint.rules import (
     CASE_WIDE_DEADLINES,
     CONTACT_STEPS,
@@ -14,7 +15,10 @@ from kefu.processes.complaint.rules import (
 )
 from models.case import StaffInput
 from models.complaint import CONTACT as CONTACT_NAME
-from models.complaint import CONTACT_INPUTS, INPUTS, PROCESS, Step
+from models.complaint import CONTACT_INPUTS, INPUTS, PROCESS, ComplaintFact, Step
+
+# Complaints, consultations and queries alike: the statistics count every contact by its kind.
+FACTS = Facts(ComplaintFact, fact_of)
 
 
 def _human_steps(inputs: dict[str, type[StaffInput]]) -> tuple[HumanStep, ...]:
@@ -40,6 +44,7 @@ COMPLAINT = Process(
                         case_id_prefix=lambda rules: rules.department.department.case_id_prefix,
                         archived=archive.archived_complaint, registration=archive.complaint_registration,
                         opens=decisions.register_contact),
+    facts=FACTS,
 )
 
 CONTACT = Process(
@@ -54,4 +59,5 @@ CONTACT = Process(
                             "Consultations 咨询 and queries 查询 — answered and closed."),),
     field_fixes=decisions.FIELD_FIXES,
     replay_checks=replay.CONTACT_CHECKS,
+    facts=FACTS,
 )

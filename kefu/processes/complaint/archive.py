@@ -10,9 +10,7 @@ from kefu.core.refusals import InputRefused
 from kefu.core.rules import Rules
 from kefu.core.store import NewEvent
 from models.case import EventType
-from models.complaint import PROCESS, ComplaintEvent, ContactRegistration
-
-OUTCOME = "archived"
+from models.complaint import ARCHIVED_OUTCOME, PROCESS, ComplaintEvent, ContactRegistration
 
 
 def archived_complaint(rules: Rules, record: dict[str, Any], origin: dict[str, Any],
@@ -29,7 +27,7 @@ def archived_complaint(rules: Rules, record: dict[str, Any], origin: dict[str, A
     payload.update(process=PROCESS, kind="complaint", severity=record.get("severity") or rules.complaint.default_severity,
                    received_at=received.isoformat(), closed_at=closed.isoformat(), imported=origin)
     events = [NewEvent(ComplaintEvent.ARCHIVED, actor, received, payload),
-              NewEvent(EventType.CLOSED, actor, closed, {"outcome": OUTCOME})]
+              NewEvent(EventType.CLOSED, actor, closed, {"outcome": ARCHIVED_OUTCOME})]
     day = received.astimezone(rules.department.department.zone).strftime("%Y%m%d")
     return day, record["name"], events
 

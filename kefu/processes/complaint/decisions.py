@@ -45,6 +45,7 @@ FIELD_FIXES = {
     "choice": "choose an option by its number, 1 for the first",
     "signature": "add --signature with the customer's name",
     "department": "with --upheld give --department (see `kefu config show`); with --not-upheld give none",
+    "category": "give one of complaint.yaml categories (see `kefu config show`)",
 }
 # Which CLI command answers each human step (for error messages that say what to do).
 COMMANDS = {
@@ -77,34 +78,42 @@ def record(store: CaseStore, rules: Rules, case_id: str, decide: Callable[[CaseS
 
 # -- 1. intake -----------------------------------------------------------------------------------
 
-def classify(rules: Rules, reg: ContactRegistration) -> tuple[str, str | None, str]:
-    """Kind and severity of a contact, and what decided them (the agent, a keyword rule, the default)."""
-    kind, severity, basis = reg.kind, reg.severity, []
+def classify(rules: Rules, reg: ContactRegistration) -> tuple[str, str | None, str | None, str]:
+    """Kind, severity and category of a contact, and what decided them (the agent, a keyword rule,
+    the default). A consultation or query has no severity and no category."""
+    decided: dict[str, str | None] = {"kind": reg.kind, "severity": reg.severity, "category": reg.category}
+    basis = [f"{name} given at intake" for name in ("severity", "kind", "category") if decided[name]]
     content = reg.content.lower()
     for i, rule in enumerate(rules.complaint.classification):
         hit = next((word for word in rule.any_of if word.lower() in content), None)
         if hit is None:
             continue
-        if rule.kind and kind is None:
-            kind = rule.kind
-            basis.append(f"classification.{i} ({hit})")
-        if rule.severity and severity is None:
-            severity = rule.severity
-            basis.append(f"classification.{i} ({hit})")
-    if reg.kind:
-        basis.insert(0, "kind given at intake")
-    if reg.severity:
-        basis.insert(0, "severity given at intake")
+        for name in ("kind", "severity", "category"):
+            if getattr(rule, name) and decided[name] is None:
+                decided[name] = getattr(rule, name)
+                basis.append(f"classification.{i} ({hit})")
+    kind = decided["kind"]
     if kind is None:
         kind = rules.complaint.default_kind
         basis.append("default_kind")
-    process = rules.complaint.kinds[kind]
-    if process == CONTACT:
-        severity = None
-    elif severity is None:
-        severity = rules.complaint.default_severity
-        basis.append("default_severity")
-    return kind, severity, "; ".join(basis)
+    severity, category = decided["severity"], decided["category"]
+    if rules.complaint.kinds[kind] == CONTACT:
+        severity = category = None
+    else:
+        if severity is None:
+            severity = rules.complaint.default_severity
+            basis.append("default_severity")
+        if category is None and rules.complaint.default_category:
+            category = rules.complaint.default_category
+            basis.append("default_category")
+    return kind, severity, category, "; ".join(basis)
+
+
+def check_category(rules: Rules, category: str | None) -> None:
+    """A category is one complaint.yaml names (when the rules have categories at all)."""
+    if category is not None and rules.complaint.categories and rules.complaint.category(category) is None:
+        raise InputRefused("category", f"unknown category {category!r}",
+                           f"use one of {', '.join(c.id for c in rules.complaint.categories)}")
 
 
 def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration, imported: dict[str, Any] | None = None,
@@ -120,9 +129,10 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration, i
     if reg.severity is not None and reg.severity not in rules.complaint.severities:
         raise InputRefused("severity", f"unknown severity {reg.severity!r}",
                            f"use one of {', '.join(rules.complaint.severities)}")
+    check_category(rules, reg.category)
     if reg.by != "intake" and rules.staff_member(reg.by) is None:
         raise unknown_staff(reg.by)
-    kind, severity, basis = classify(rules, reg)
+    kind, severity, category, basis = classify(rules, reg)
     process = rules.complaint.kinds[kind]
     owner = assign_owner(store, rules, reg.by)
     received_at = clock.as_utc(reg.received_at) if reg.received_at else clock.now()
@@ -132,9 +142,9 @@ def register_contact(store: CaseStore, rules: Rules, reg: ContactRegistration, i
     if received_at < clock.now() - timedelta(days=within):
         raise InputRefused("received_at", f"is more than {within} days ago ({received_at.date().isoformat()})",
                            f"a contact is registered within {within} days of arriving: check the year and month")
-    payload = reg.model_dump(mode="json", exclude={"kind", "severity", "by", "received_at"})
-    if payload["category"] is None:
-        del payload["category"]
+    payload = reg.model_dump(mode="json", exclude={"kind", "severity", "category", "by", "received_at"})
+    if category is not None:
+        payload["category"] = category
     if imported is not None:
         payload["imported"] = imported
     payload.update(process=process, kind=kind, severity=severity, classified_by=basis,
@@ -221,6 +231,8 @@ def check_input(rules: Rules, state: CaseState, step: str, data: StaffInput) -> 
     if step == Step.JUDGEMENT and data.upheld and rules.responsible_department(data.department) is None:  # type: ignore[attr-defined]
         raise InputRefused("department", f"unknown department {data.department!r}",  # type: ignore[attr-defined]
                            f"use one of {', '.join(d.id for d in rules.department.departments)}")
+    if step in (Step.JUDGEMENT, Step.INVESTIGATION):
+        check_category(rules, data.category)  # type: ignore[attr-defined]
     if step == Step.APPROVAL:
         options = state.decision(Step.PROPOSAL, state.round)["options"]  # type: ignore[index]
         if data.choice > len(options):  # type: ignore[attr-defined]
@@ -240,9 +252,15 @@ def choices(step: str) -> Callable[[Rules, CaseState], dict[str, dict[Any, str]]
 
     def pickers(rules: Rules, state: CaseState) -> dict[str, dict[Any, str]]:
         answers = rules.complaint.answers
+        labels = rules.complaint.category_labels()
         if step == Step.JUDGEMENT:
-            return {"department": rules.department_labels(),
+            # Left as it is, the category intake proposed stands (the picker says which).
+            proposed = complaint_of(state).category if state.parts.get(PROCESS) else None
+            keep = {None: f"— 如受理时建议 as proposed: {labels.get(proposed, proposed or '-')}"} if labels else {}
+            return {"department": rules.department_labels(), **({"category": {**keep, **labels}} if labels else {}),
                     **({"upheld": answers.upheld} if answers else {})}
+        if step == Step.INVESTIGATION and labels:
+            return {"category": {None: "— 不更正 no correction", **labels}}
         if step == Step.IMPLEMENTATION and answers:
             return {"accepted": answers.accepted}
         if step == Step.APPROVAL:
@@ -260,6 +278,10 @@ def submit(store: CaseStore, rules: Rules, case_id: str, step: str, data: StaffI
         check_input(rules, state, step, data)
         payload = data.model_dump(mode="json", exclude={"by"})
         payload["round"] = state.round
+        if step == Step.JUDGEMENT and payload["category"] is None:
+            payload["category"] = complaint_of(state).category or rules.complaint.default_category
+        if payload.get("category") is None:
+            payload.pop("category", None)  # the investigation corrected nothing; old rules have none
         return [NewEvent(STEP_EVENT[Step(step)], data.by, clock.now(), payload, idem_key=f"{step}:{state.round}")]
 
     return record(store, rules, case_id, decide)

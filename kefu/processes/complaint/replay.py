@@ -34,9 +34,24 @@ def archived_as_configured(context: Context, state: CaseState, event: RecordedEv
     if p.get("severity") not in rules.complaint.severities:
         return Divergence(event.seq, event.type, "the severity", f"one of {rules.complaint.severities}",
                           p.get("severity"))
+    return categorized_as_configured(context, state, event)
+
+
+def categorized_as_configured(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A complaint's category is one of the classification statistics' lines in the rules of the
+    time (rules from before the statistics have none, and judge no category), and the judgement
+    always names one."""
+    ids = [c.id for c in context.rules.complaint.categories]
+    category = event.payload.get("category")
+    if not ids or (category is None and event.type != ComplaintEvent.JUDGED):
+        return None
+    if category not in ids:
+        return Divergence(event.seq, event.type, "the category", f"one of {ids}", category)
     return None
 
 
 CHECKS = (*((str(event_type), decided_by_allowed) for event_type in STEP_EVENT.values()),
-          (str(ComplaintEvent.ARCHIVED), archived_as_configured))
+          (str(ComplaintEvent.ARCHIVED), archived_as_configured),
+          *((str(event_type), categorized_as_configured)
+            for event_type in (ComplaintEvent.REGISTERED, ComplaintEvent.JUDGED, ComplaintEvent.INVESTIGATED)))
 CONTACT_CHECKS = ((str(ComplaintEvent.ANSWERED), decided_by_allowed),)

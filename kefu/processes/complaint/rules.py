@@ -21,20 +21,29 @@ CASE_WIDE_DEADLINES = ("resolution",)
 CONTACT_STEPS = ("answer",)
 # What an archived complaint is made of (kefu intake complaints): the register's fields, its
 # source's own id and category, and how it ended.
-ARCHIVE_FIELDS = ("external_id", "received_at", "closed_at", "channel", "category", "content", "name", "phone",
-                  "email", "severity", "resolution")
+ARCHIVE_FIELDS = ("external_id", "received_at", "closed_at", "channel", "category", "source_category", "content",
+                  "name", "phone", "email", "severity", "resolution")
 
 
 class ClassificationRule(Strict):
     any_of: list[str] = Field(min_length=1)
     kind: str | None = None
     severity: str | None = None
+    category: str | None = None
 
     @model_validator(mode="after")
     def _decides_something(self) -> "ClassificationRule":
-        if self.kind is None and self.severity is None:
-            raise ValueError("a classification rule needs a kind or a severity")
+        if self.kind is None and self.severity is None and self.category is None:
+            raise ValueError("a classification rule needs a kind, a severity or a category")
         return self
+
+
+class Category(Strict):
+    """A line of 《顾客投诉分类统计表》: what a complaint is about, as the statistics count it."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
 
 
 class Templates(Strict):
@@ -60,11 +69,15 @@ class Answers(Strict):
 
 class ComplaintRules(Strict):
     channels: list[str] = Field(min_length=1)
+    channel_labels: dict[str, str] = {}  # rules on record from before the statistics have none
     kinds: dict[str, Literal["contact", "complaint"]]
     severities: list[str] = Field(min_length=1)
     classification: list[ClassificationRule] = []
     default_kind: str
     default_severity: str
+    # Rules on record from before the classification statistics have no categories.
+    categories: list[Category] = []
+    default_category: str | None = None
     notify_at_intake: dict[str, str] = {}
     permissions: dict[str, list[str] | dict[str, list[str]]]
     templates: Templates
@@ -84,7 +97,17 @@ class ComplaintRules(Strict):
             raise ValueError(
                 f"default_severity: {self.default_severity!r} is not one of severities {self.severities}"
             )
+        unlabelled = [c for c in self.channels if self.channel_labels and c not in self.channel_labels]
+        if unlabelled:
+            raise ValueError(f"channel_labels: no Chinese label for {unlabelled}; add each, e.g. {unlabelled[0]}: <中文>")
+        ids = [c.id for c in self.categories]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"categories: each id once (found {ids})")
+        if self.categories and self.default_category not in ids:
+            raise ValueError(f"default_category: {self.default_category!r} is not one of categories {ids}")
         for i, rule in enumerate(self.classification):
+            if rule.category is not None and rule.category not in ids:
+                raise ValueError(f"classification.{i}.category: {rule.category!r} is not one of categories {ids}")
             if rule.kind is not None and rule.kind not in self.kinds:
                 raise ValueError(f"classification.{i}.kind: {rule.kind!r} is not one of kinds {list(self.kinds)}")
             if rule.severity is not None and rule.severity not in self.severities:
@@ -103,6 +126,13 @@ class ComplaintRules(Strict):
                     if severity not in allowed:
                         raise ValueError(f"permissions.{step}.{severity}: missing; list the roles for this severity")
         return self
+
+    def category_labels(self) -> dict[str, str]:
+        """Each category as people read it, by id: ``{"logistics": "物流配送 Logistics and delivery"}``."""
+        return {c.id: f"{c.name} {c.name_en}" for c in self.categories}
+
+    def category(self, category_id: str | None) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
 
     def roles_for(self, step: str, severity: str | None) -> list[str]:
         """The roles that may act at ``step`` of a case of ``severity`` (permissions)."""

@@ -4,20 +4,14 @@ roles must exist."""
 
 from __future__ import annotations
 
-import pytest
+import configs
 
 from kefu.core.config import ConfigError
 from kefu.processes import load_rules
 
 
 def broken(config_copy, old: str, new: str) -> ConfigError:
-    path = config_copy / "customer.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    with pytest.raises(ConfigError) as refused:
-        load_rules(config_copy)
-    return refused.value
+    return configs.broken(config_copy, "customer.yaml", old, new)
 
 
 def test_the_last_grade_takes_everybody_else(config_copy):

@@ -1,0 +1,87 @@
+"""P8 Reports and supervision 报表与督导 — one flow run per report a person signs off (PROCESSES.md
+P8; seed 002 §4 (7) 总结评价: 由客服主管填写《顾客投诉分类统计表》，并做数据分析统计，提出改善对策,
+paraphrase).
+
+1. kefu compiles the period's figures from the record, writes the workbook, the chart and the
+   Markdown, and mails them to the roles report.yaml names — one transaction with the record of
+   what it compiled, so a retried run never mails twice.
+2. The report appears in the dashboard as an artifact (the run's, and the latest under its key).
+3. The supervisor analyses the figures and proposes measures (the sign-off form, with the report
+   above it), before the deadline of sla.yaml; an unsigned report climbs the ladder.
+The run is safe to start again at any moment: each step asks the report's record first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact, create_markdown_artifact
+
+from flows.visibility import case_finished
+from flows.waiting import decision_of, read_case
+from kefu import runtime
+from kefu.core import clock
+from kefu.processes.report.statistics import month_before, week_before
+from models.report import SIGN_OFF, SIGNED_OFF_OUTCOME, report_of
+from tasks.report import (
+    compile_complaint_statistics,
+    compile_report,
+    open_complaint_statistics,
+    report_markdown,
+    send_morning_screen,
+)
+
+
+def _artifact_key(case_id: str) -> str:
+    return "report-" + case_id.lower()  # artifact keys: lowercase letters, digits and dashes
+
+
+@flow(name="report", log_prints=True, on_completion=[case_finished])
+async def report(case_id: str) -> str:
+    """Compile one report, publish it, and wait for the supervisor's sign-off."""
+    case = read_case(case_id)
+    if case.status == "closed":
+        return SIGNED_OFF_OUTCOME  # a run started again after the end has nothing left to do
+    # 1. Compiled from the record and mailed (once).
+    if report_of(case).figures is None:
+        case = compile_report(case_id)
+    # 2. In the dashboard, where ops look.
+    await acreate_markdown_artifact(key=_artifact_key(case_id), markdown=report_markdown(case),
+                                   description=f"{case.intake['name']} ({case_id})")
+    # 3. The supervisor's analysis and measures.
+    await decision_of(case_id, SIGN_OFF)
+    case = read_case(case_id)
+    await acreate_markdown_artifact(key=_artifact_key(case_id), markdown=report_markdown(case),
+                                   description=f"{case.intake['name']} ({case_id}), signed off")
+    return SIGNED_OFF_OUTCOME
+
+
+@flow(name="complaint-statistics", log_prints=True)
+def complaint_statistics() -> str:
+    """On schedule: open 《顾客投诉分类统计表》 for the period just ended (report.yaml)."""
+    rules = runtime.rules()
+    today = clock.now().astimezone(rules.department.department.zone).date()
+    period = (month_before if rules.report.complaint_statistics.period == "month" else week_before)(today)
+    return open_complaint_statistics(period.first, period.last).case_id
+
+
+@flow(name="complaint-statistics-now", log_prints=True)
+def complaint_statistics_now(first: date, last: date, out: str) -> dict[str, Any]:
+    """《顾客投诉分类统计表》 for any period, at once, without a sign-off: the files, and the report as a
+    dashboard artifact (``kefu report complaints --artifact``)."""
+    report = compile_complaint_statistics(first, last, out)
+    create_markdown_artifact(key="complaint-statistics", markdown=report["text"],
+                             description=f"顾客投诉分类统计表 Complaint statistics {first} – {last}")
+    return report
+
+
+@flow(name="morning-screen", log_prints=True)
+def morning_screen(day: date | None = None) -> str:
+    """Every morning: the supervisor's stand-up agenda (report.yaml morning), mailed and in the dashboard."""
+    rules = runtime.rules()
+    day = day or clock.now().astimezone(rules.department.department.zone).date()
+    agenda = send_morning_screen(day)
+    create_markdown_artifact(key="morning-screen", markdown=agenda, description=f"晨会议程 Morning stand-up {day}")
+    return agenda

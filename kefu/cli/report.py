@@ -1,0 +1,106 @@
+"""``kefu report …`` (P8 报表与督导): 《顾客投诉分类统计表》 for any period, the period's report
+case to sign off, and the sign-off (``kefu report callbacks`` lives with the callbacks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kefu import runtime
+from kefu.cli.case import case_json, decide
+from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit, parse_day
+from kefu.executor import service
+from kefu.processes.report import decisions as reports
+from kefu.processes.report import documents
+from kefu.processes.report.statistics import Period, compile_statistics
+from kefu.settings import get_settings
+from models.report import SIGN_OFF
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports 报表: complaint statistics, callback summaries, sign-offs.")
+
+FromOpt = typer.Option(..., "--from", help="First day (YYYY-MM-DD, the department's zone).")
+ToOpt = typer.Option(..., "--to", help="Last day, inclusive.")
+
+
+def _period(start: str, end: str) -> Period:
+    first, last = parse_day(start, "from"), parse_day(end, "to")
+    if last < first:
+        raise BadInput("to", f"{end} is before --from {start}", "give a --to on or after --from")
+    return Period(first, last)
+
+
+@report_app.command("complaints")
+@command
+def report_complaints(
+    start: str = FromOpt, end: str = ToOpt,
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the XLSX (with its chart), Markdown and PNG files."),
+    artifact: bool = typer.Option(False, "--artifact", help="Also publish it in the Prefect dashboard (needs `kefu up`)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """《顾客投诉分类统计表》 for a period: counts by kind, severity, category, channel and responsible
+    department, upheld or not, steps on time and late, handling times, repeats, callbacks' satisfaction,
+    the reviews' measures, and the trend against the period before (archived complaints included)."""
+    period, rules = _period(start, end), runtime.rules()
+    if artifact:  # the flow writes the files and publishes the same report in the dashboard
+        from flows.report import complaint_statistics_now
+
+        folder = out or get_settings().resolved_reports_dir / f"{period.first}-{period.last}"
+        written = complaint_statistics_now(period.first, period.last, str(folder.resolve()))
+        figures, text, files = written["figures"], written["text"], written["files"]
+    else:
+        stats = compile_statistics(runtime.store(), rules, period)
+        figures, text = stats.figures(), documents.markdown(rules, stats)
+        files = {k: str(v) for k, v in documents.write(rules, stats, out).items()} if out else {}
+    emit(as_json, {**figures, "files": files},
+         text + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()) if files else ""))
+
+
+@report_app.command("morning")
+@command
+def report_morning(
+    on: Optional[str] = typer.Option(None, "--on", help="The day (YYYY-MM-DD; default: today in the department's zone)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The supervisor's morning screen 晨会议程 (what the 07:45 schedule mails): yesterday's work, what is
+    open by step, the missed deadlines, what falls due today, orders at risk, who is away."""
+    from kefu.core import clock
+    from kefu.processes.report import morning
+
+    rules = runtime.rules()
+    day = parse_day(on, "on") if on else clock.now().astimezone(rules.department.department.zone).date()
+    screen = morning.morning_screen(runtime.store(), rules, day, rules.report.morning.oldest)
+    emit(as_json, screen.figures(), morning.markdown(rules, screen))
+
+
+@report_app.command("open")
+@command
+def report_open(start: str = FromOpt, end: str = ToOpt, by: Optional[str] = ByOpt, as_json: bool = JsonOpt) -> None:
+    """Open 《顾客投诉分类统计表》 for a period as a report case, as the schedule does each month: kefu
+    compiles and mails it, and it waits for the supervisor's sign-off (one case per period)."""
+    period, rules = _period(start, end), runtime.rules()
+    verified = caller()
+    if by is not None and by != verified.staff:
+        raise BadInput("by", f"you are signed in as {verified.staff}, not {by}", "open a report as yourself")
+    member = rules.staff_member(verified.staff)
+    if member is None or member.role not in rules.report.complaint_statistics.sign_off:
+        allowed = rules.report.complaint_statistics.sign_off
+        raise BadInput("by", f"{verified.staff} may not open a report: it needs one of {', '.join(allowed)} "
+                             "(config report.yaml complaint_statistics.sign_off)",
+                       f"ask one of {', '.join(s.id for s in rules.department.staff if s.role in allowed)}")
+    state = reports.open_statistics(runtime.store(), rules, period)
+    note = service.start(state)
+    emit(as_json, {**case_json(state), "flow_run": note}, f"{state.case_id}  {state.intake['name']}  (flow run {note})")
+
+
+@report_app.command("sign-off")
+@command
+def report_sign_off(
+    case_id: str = typer.Argument(..., help="The report case (R-…)."),
+    analysis: str = typer.Option(..., "--analysis", help="What the figures show, and why (数据分析)."),
+    measure: list[str] = typer.Option([], "--measure", help="An improvement measure (改善对策); repeat for more."),
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Sign off a report: the supervisor's analysis and proposed measures; the report closes."""
+    decide(case_id, SIGN_OFF, {"analysis": analysis, "measures": measure, "by": by}, as_json)

@@ -1,0 +1,89 @@
+"""The reports' scenes (P8 报表与督导): at the end of the day the supervisor's 《顾客投诉分类统计表》 for the
+month so far — opened as the monthly schedule opens it, compiled from the day's record by its run,
+mailed to the supervisors and the manager (chart inline, workbook attached), then signed off with
+the supervisor's analysis and measures — and tomorrow's morning screen, the 8:00 stand-up's agenda."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any, Callable
+
+from kefu import runtime
+from kefu.core import clock
+from kefu.demo.staff import signed_in
+from kefu.escalation import mail
+from kefu.executor import prefect_env, service
+from kefu.processes.report import decisions as reports
+from kefu.processes.report.statistics import Period
+from kefu.settings import get_settings
+from models.report import SIGN_OFF, report_of
+
+SUPERVISOR = "chen.jing"
+WAIT_S = 120.0
+
+
+def _until(executor: Any, case_id: str, done: Callable[[Any, tuple[str | None, str]], bool]) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        state = runtime.store().state(case_id)
+        if done(state, executor.run_state(state.flow_run_id)):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def run(say: Callable[[str], None], executor: Any, problems: list[str], day: date) -> dict[str, Any]:
+    """The statistics from the first of ``day``'s month (the demo's day) to today on the business
+    clock, which the escalation scene ran days ahead."""
+    store, rules = runtime.store(), runtime.rules()
+    today = clock.now().astimezone(rules.department.department.zone).date()
+    period = Period(day.replace(day=1), today)
+    say(f"\nThe supervisor's statistics 顾客投诉分类统计表 — {period.first} to {period.last} (config/report.yaml):")
+    state = reports.open_statistics(store, rules, period)
+    note = service.start(state)
+    if not _until(executor, state.case_id, lambda s, run: run[0] == "PAUSED" and run[1].startswith(f"{SIGN_OFF}-")):
+        problems.append(f"{state.case_id}: the report's run did not reach its sign-off in {WAIT_S:.0f} s "
+                        f"(flow run {note}); see `kefu case show {state.case_id}`")
+        return {"case_id": state.case_id}
+    compiled = report_of(store.state(state.case_id))
+    figures = compiled.figures or {}
+    ranked = sorted(figures["by_category"].items(), key=lambda item: -item[1])
+    labels = rules.complaint.category_labels()
+    say(f"  {state.case_id}  compiled by its run: {figures['total']} contacts, {figures['complaints']} complaints "
+        f"({figures['upheld']} upheld, {figures['not_upheld']} not upheld), {figures['late_steps']} steps late; "
+        f"by category: {', '.join(f'{labels.get(k, k)} {n}' for k, n in ranked) or '-'}")
+    say(f"  mailed to {', '.join(compiled.recipients)} with its chart and workbook; files in "
+        f"{get_settings().resolved_reports_dir / state.case_id}")
+    lead = rules.complaint.category(ranked[0][0]) if ranked else None
+    analysis = (f"本期投诉 {figures['complaints']} 件，以{lead.name}为主 / {figures['complaints']} complaints, "
+                f"mostly {lead.name_en.lower()}") if lead else "本期无投诉 / no complaints this period"
+    decided, woke = service.decide(state.case_id, SIGN_OFF, {"analysis": analysis, "measures": [
+        "易碎品双层缓冲包装抽检 / spot-check double cushioning of fragile goods"], "by": SUPERVISOR},
+        signed_in(SUPERVISOR))
+    if not _until(executor, state.case_id, lambda s, run: s.status == "closed" and run[0] == "COMPLETED"):
+        problems.append(f"{state.case_id}: signed off, but its run did not complete in {WAIT_S:.0f} s ({woke})")
+    say(f"  {state.case_id}  signed off by {SUPERVISOR}: {analysis}")
+    mail.deliver_due(store.engine, prefect_env.mail_transport())
+    return {"case_id": state.case_id, "period": [period.first.isoformat(), period.last.isoformat()],
+            "figures": {k: figures[k] for k in ("total", "complaints", "by_category", "upheld", "not_upheld",
+                                                "late_steps")},
+            "recipients": compiled.recipients, "status": decided.status}
+
+
+def morning(say: Callable[[str], None]) -> dict[str, Any]:
+    """The next stand-up's agenda on the business clock, as the 07:45 schedule will mail it: what is
+    still open, the deadlines the stalled cases missed, who is away."""
+    store, rules = runtime.store(), runtime.rules()
+    tomorrow = clock.now().astimezone(rules.department.department.zone).date() + timedelta(days=1)
+    screen = reports.send_morning_screen(store, rules, tomorrow)
+    mail.deliver_due(store.engine, prefect_env.mail_transport())
+    say(f"\nThe next stand-up 晨会议程 ({tomorrow}, mailed to the supervisors; `kefu report morning --on {tomorrow}`): "
+        f"{sum(screen.received.values())} received the day before, {sum(screen.closed.values())} closed, "
+        f"{sum(n for steps in screen.open.values() for n in steps.values())} open, {len(screen.breaches)} deadlines "
+        f"missed, {len(screen.due_today)} due that day, {len(screen.orders_at_risk)} orders at risk, "
+        f"{len(screen.away)} away")
+    for breach in screen.breaches[:3]:
+        say(f"  missed: {breach['case_id']} {breach['step']} (owner {breach['owner']}, due {breach['due']}, "
+            f"{breach['late_hours']} h late)")
+    return screen.figures()

@@ -1,0 +1,194 @@
+"""The reports' decisions (PROCESSES.md P8): open a period's report, compile it from the record and
+mail it, record the supervisor's sign-off. No Prefect here; the flow's tasks call these."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from kefu.core import casework, clock
+from kefu.core.assignment import least_loaded
+from kefu.core.casework import SYSTEM
+from kefu.core.refusals import FIELD_FIXES as SHARED_FIXES
+from kefu.core.refusals import InputRefused, unknown_staff
+from kefu.core.rules import Rules, StaffMember
+from kefu.core.store import CaseStore, NewEvent
+from kefu.core.texts import local_time
+from kefu.processes.report import documents
+from kefu.processes.report.morning import MorningScreen, morning_screen
+from kefu.processes.report.morning import markdown as morning_markdown
+from kefu.processes.report.statistics import ComplaintStatistics, Period, compile_statistics
+from models.case import CaseState, EventType
+from models.records import CaseEvent
+from models.report import (
+    COMPILED,
+    COMPLAINT_STATISTICS,
+    OPENED,
+    PROCESS,
+    SIGN_OFF,
+    SIGNED_OFF,
+    SIGNED_OFF_OUTCOME,
+    SignOffInput,
+    report_of,
+)
+
+FIELD_FIXES = {**SHARED_FIXES, "analysis": "write what the figures show and why",
+               "period": "give --from and --to as YYYY-MM-DD, --to on or after --from"}
+COMMANDS = {SIGN_OFF: "kefu report sign-off"}
+TITLE = "《顾客投诉分类统计表》 {first} – {last}"
+
+step_deadlines = casework.step_deadlines((SIGN_OFF,))
+
+
+def record(store: CaseStore, rules: Rules, case_id: str, decide: Any, also: Any = None) -> CaseState:
+    return casework.record(store, rules, case_id, decide, also, follow=step_deadlines)
+
+
+def find_report(store: CaseStore, key: str) -> str | None:
+    """The report case opened for ``key`` (``statistics:2026-11-01:2026-11-30``), if any."""
+    with Session(store.engine) as session:
+        return session.execute(sa.select(CaseEvent.case_id).where(
+            CaseEvent.type == OPENED, CaseEvent.payload["key"].as_string() == key).limit(1)).scalar()
+
+
+def owner_for(store: CaseStore, rules: Rules) -> str | None:
+    """Who owns a new report: of the staff in the first role that signs off (the supervisors), the
+    one with the fewest open reports."""
+    role = rules.report.complaint_statistics.sign_off[0]
+    staff = [s.id for s in rules.department.staff if s.role == role and s.active]
+    return least_loaded(staff, store.open_cases_by_owner(PROCESS)) if staff else None
+
+
+def open_statistics(store: CaseStore, rules: Rules, period: Period) -> CaseState:
+    """The report case of 《顾客投诉分类统计表》 for ``period``: one per period, however often asked."""
+    key = f"{COMPLAINT_STATISTICS}:{period.first.isoformat()}:{period.last.isoformat()}"
+    existing = find_report(store, key)
+    if existing is not None:
+        return store.state(existing)
+    now = clock.now()
+    title = TITLE.format(first=period.first.isoformat(), last=period.last.isoformat())
+    opened = NewEvent(OPENED, SYSTEM, now, {
+        "report": COMPLAINT_STATISTICS, "key": key, "title": title, "period_from": period.first.isoformat(),
+        "period_to": period.last.isoformat(), "owner": owner_for(store, rules)})
+    day = now.astimezone(rules.department.department.zone).strftime("%Y%m%d")
+    return store.create(rules.report.case_id_prefix, day, PROCESS, title, [opened], rules.version)
+
+
+def period_of(state: CaseState) -> Period:
+    report = report_of(state)
+    return Period(report.period_from, report.period_to)
+
+
+def compile_report(store: CaseStore, rules: Rules, case_id: str, out: Path, run_url: str | None = None
+                   ) -> tuple[CaseState, ComplaintStatistics | None]:
+    """Compile the period's statistics from the record, write the files to ``out`` and mail them to
+    the roles report.yaml names (chart inline, workbook attached), in the transaction that records
+    what was compiled; again, nothing more (the files of the first compilation stand)."""
+    from kefu.escalation import mail
+
+    state = store.state(case_id)
+    if report_of(state).figures is not None:
+        return state, None
+    stats = compile_statistics(store, rules, period_of(state))
+    files = documents.write(rules, stats, out)
+    settings = rules.report.complaint_statistics
+    recipients = [s for s in rules.department.staff if s.role in settings.recipients and s.active]
+
+    def decide(current: CaseState) -> list[NewEvent]:
+        if report_of(current).figures is not None:
+            return []
+        return [NewEvent(COMPILED, SYSTEM, clock.now(), {
+            "figures": stats.figures(), "files": [path.name for path in files.values()],
+            "recipients": [s.id for s in recipients]}, idem_key="compiled")]
+
+    def send(session: Session, compiled: CaseState) -> None:
+        deadline = compiled.deadline(SIGN_OFF, 1)
+        chart = files["chart"].read_bytes()
+        attachments = [mail.Attachment(files["chart"].name, "image/png", chart, cid="chart"),
+                       mail.Attachment(files["xlsx"].name, documents.XLSX, files["xlsx"].read_bytes())]
+        for member in recipients:
+            subject, text, html = mail.render_message(
+                rules.directory, settings.templates.mail, recipient=member.model_dump(), s=stats, case_id=case_id,
+                tables=documents.tables(rules, stats), chart_cid="chart", command=f"{COMMANDS[SIGN_OFF]} {case_id}",
+                due_local=local_time(rules, deadline.due_at) if deadline else "-", run_url=run_url,
+                department_name=rules.department.department.name,
+                department_name_en=rules.department.department.name_en)
+            mail.enqueue(session, key=f"report:{case_id}:{member.id}", to=[member.email], subject=subject,
+                         text=text, html=html, attachments=attachments)
+
+    return record(store, rules, case_id, decide, also=send), stats
+
+
+def may_sign_off(rules: Rules, state: CaseState, member: StaffMember) -> bool:
+    return member.role in rules.report.complaint_statistics.sign_off
+
+
+def record_sign_off(store: CaseStore, rules: Rules, case_id: str, data: SignOffInput) -> CaseState:
+    """The supervisor's analysis and measures (并做数据分析统计，提出改善对策); the report closes."""
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        if state.process != PROCESS:
+            raise InputRefused("case_id", f"{case_id} is a {state.process} case, not a report",
+                               "sign off a report case (kefu case list --step sign-off)")
+        if state.status == "closed":
+            raise InputRefused("case", f"{case_id} is signed off already", "nothing more can be recorded")
+        if state.step != SIGN_OFF:
+            raise InputRefused("step", f"{case_id} is still being compiled", "wait until its e-mail has gone out")
+        member = rules.staff_member(data.by)
+        if member is None:
+            raise unknown_staff(data.by)
+        allowed = rules.report.complaint_statistics.sign_off
+        if not may_sign_off(rules, state, member):
+            raise InputRefused("by", f"{member.id} ({member.role}) may not sign off a report: it needs one of "
+                                     f"{', '.join(allowed)} (config report.yaml complaint_statistics.sign_off)",
+                               f"ask one of {', '.join(s.id for s in rules.department.staff if s.role in allowed)}")
+        now = clock.now()
+        return [NewEvent(SIGNED_OFF, data.by, now, {"analysis": data.analysis, "measures": data.measures},
+                         idem_key="signed-off"),
+                NewEvent(EventType.CLOSED, SYSTEM, now, {"outcome": SIGNED_OFF_OUTCOME}, idem_key="closed")]
+
+    return record(store, rules, case_id, decide)
+
+
+def form_description(rules: Rules, store: CaseStore, state: CaseState, step: str, round_: int) -> str:
+    """Above the sign-off form: the report itself, as compiled (its figures on the record)."""
+    report = report_of(state)
+    if report.figures is None:
+        return "（报表编制中 being compiled）"
+    return documents.markdown(rules, statistics_from(report.figures))
+
+
+def statistics_from(figures: dict[str, Any]) -> ComplaintStatistics:
+    """The statistics as a report recorded them (``report.compiled``'s figures)."""
+    return ComplaintStatistics(
+        period=Period(date.fromisoformat(figures["from"]), date.fromisoformat(figures["to"])),
+        **{k: figures[k] for k in ("total", "complaints", "archived", "open", "by_kind", "by_severity", "by_category",
+                                   "by_channel", "by_department", "upheld", "not_upheld", "unjudged", "steps", "closed",
+                                   "mean_handling_hours", "worst_handling_hours", "repeat_customers", "follow_ups",
+                                   "callbacks", "satisfaction", "previous")},
+        rounds={int(k): v for k, v in figures["rounds"].items()},
+        improvements=[tuple(item) for item in figures["improvements"]])  # type: ignore[misc]
+
+
+def send_morning_screen(store: CaseStore, rules: Rules, day: date, run_url: str | None = None) -> MorningScreen:
+    """The day's stand-up agenda, mailed to the roles report.yaml morning names (once a day each)."""
+    import markdown as md
+
+    from kefu.escalation import mail
+
+    screen = morning_screen(store, rules, day, rules.report.morning.oldest)
+    agenda = morning_markdown(rules, screen)
+    agenda_html = md.markdown(agenda, extensions=["tables"])
+    recipients = [s for s in rules.department.staff if s.role in rules.report.morning.recipients and s.active]
+    with Session(store.engine) as session, session.begin():
+        for member in recipients:
+            subject, text, html = mail.render_message(
+                rules.directory, rules.report.morning.templates.mail, recipient=member.model_dump(), m=screen,
+                agenda=agenda, agenda_html=agenda_html, run_url=run_url)
+            mail.enqueue(session, key=f"morning:{day.isoformat()}:{member.id}", to=[member.email], subject=subject,
+                         text=text, html=html)
+    return screen

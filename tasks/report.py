@@ -1,0 +1,66 @@
+"""The reports' automated steps as Prefect tasks; each records through its decisions
+(``kefu.processes.report.decisions``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kefu import runtime
+from kefu.core.texts import run_page
+from kefu.executor import orchestration
+from kefu.processes.report import decisions as reports
+from kefu.processes.report import documents
+from kefu.processes.report.morning import markdown as morning_markdown
+from kefu.processes.report.statistics import Period, compile_statistics
+from kefu.settings import get_settings
+from models.case import CaseState
+from models.report import report_of
+from tasks import step
+
+
+@step(name="open-complaint-statistics")
+def open_complaint_statistics(first: date, last: date) -> CaseState:
+    """Open the period's 《顾客投诉分类统计表》 case (one per period) and start its run."""
+    state = reports.open_statistics(runtime.store(), runtime.rules(), Period(first, last))
+    if state.flow_run_id is None:
+        orchestration.start_run(state)
+    return state
+
+
+# Reading a million archived complaints takes seconds, not the minute of a step.
+@step(name="compile-report", timeout_seconds=600)
+def compile_report(case_id: str) -> CaseState:
+    """Compile the period's figures from the record, write the files and mail them to the roles
+    report.yaml names (in the transaction that records what was compiled)."""
+    store, settings = runtime.store(), get_settings()
+    state = store.state(case_id)
+    state, _ = reports.compile_report(store, runtime.rules(), case_id, settings.resolved_reports_dir / case_id,
+                                      run_url=run_page(settings.dashboard_url, state.flow_run_id))
+    return state
+
+
+def report_markdown(case: CaseState) -> str:
+    """The compiled report as Markdown, from the figures on its record (the dashboard's artifact)."""
+    report = report_of(case)
+    sign_off = case.decision("sign-off")
+    return documents.markdown(runtime.rules(), reports.statistics_from(report.figures or {}), sign_off)  # type: ignore[arg-type]
+
+
+@step(name="compile-complaint-statistics", timeout_seconds=600)
+def compile_complaint_statistics(first: date, last: date, out: str) -> dict[str, Any]:
+    """《顾客投诉分类统计表》 for any period, without a case (``kefu report complaints --artifact``)."""
+    rules = runtime.rules()
+    stats = compile_statistics(runtime.store(), rules, Period(first, last))
+    files = documents.write(rules, stats, Path(out))
+    return {"text": documents.markdown(rules, stats), "figures": stats.figures(),
+            "files": {k: str(v) for k, v in files.items()}}
+
+
+@step(name="send-morning-screen")
+def send_morning_screen(day: date) -> str:
+    """The day's stand-up agenda, mailed to the supervisors (once a day each); returns its Markdown."""
+    rules = runtime.rules()
+    screen = reports.send_morning_screen(runtime.store(), rules, day, run_url=get_settings().dashboard_url)
+    return morning_markdown(rules, screen)

@@ -1,0 +1,95 @@
+"""`kefu report complaints` and `kefu report open / sign-off` (issue 15, P8 《顾客投诉分类统计表》): the
+statistics of any period as JSON, text and files; a report case a supervisor opens and signs off;
+bad periods refused naming the field."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from offline_cli import invoke
+from openpyxl import load_workbook
+
+from kefu.core import clock
+
+
+@pytest.fixture(autouse=True)
+def _home(kefu_env, monkeypatch):
+    from kefu.executor import orchestration
+
+    def unreachable():
+        raise ConnectionError("Prefect is down in this test")
+
+    monkeypatch.setattr(orchestration, "_client", unreachable)
+    yield
+
+
+def ok(args: list[str], as_: str | None = None) -> object:
+    done = invoke([*args, "--json"], as_=as_)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout)
+
+
+def complaint(content: str, **extra: str) -> str:
+    args = ["complaint", "open", "--name", "王芳", "--phone", "13800138000", "--channel", "phone", "--content", content]
+    for key, value in extra.items():
+        args += [f"--{key}", value]
+    return ok(args)["case_id"]
+
+
+def test_the_statistics_of_a_period_as_json_with_the_configured_keys(tmp_path):
+    complaint("快递三天没到")
+    complaint("收到的杯子有破损", category="product_quality")
+    figures = ok(["report", "complaints", "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(tmp_path)])
+    assert (figures["total"], figures["by_category"]) == (2, {"product_quality": 1, "logistics": 1})
+    assert figures["by_kind"] == {"complaint": 2} and figures["by_channel"] == {"phone": 2}
+    assert figures["unjudged"] == 2 and figures["mean_handling_hours"] is None
+    book = load_workbook(figures["files"]["xlsx"])
+    assert book.sheetnames == ["顾客投诉分类统计表"]
+
+
+def test_the_text_report_speaks_in_chinese_labels_first():
+    complaint("快递三天没到")
+    text = invoke(["report", "complaints", "--from", "2026-11-01", "--to", "2026-11-30"]).stdout
+    assert "| 物流配送 Logistics and delivery | 1 | 100.0% | 0 |" in text and "| 来电 phone | 1 | 100.0% |" in text
+    assert "logistics |" not in text.split("By category")[1].split("###")[0].replace("Logistics", "")
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--from", "2026-11-31", "--to", "2026-12-01"], "from"),
+    (["--from", "2026-11-01", "--to", "yesterday"], "to"),
+    (["--from", "2026-11-02", "--to", "2026-11-01"], "to"),
+])
+def test_a_bad_period_is_refused_naming_the_field(args, field):
+    done = invoke(["report", "complaints", *args, "--json"])
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == field
+
+
+def test_a_supervisor_opens_the_period_and_signs_it_off_an_agent_may_not(tmp_path):
+    complaint("快递三天没到")
+    refused = invoke(["report", "open", "--from", "2026-11-01", "--to", "2026-11-30", "--json"], as_="li.na")
+    assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["field"] == "by"
+    opened = ok(["report", "open", "--from", "2026-11-01", "--to", "2026-11-30"], as_="chen.jing")
+    assert opened["step"] == "compile" and opened["flow_run"].startswith("not started")
+    # Its run compiles it (a task: kefu.processes.report.decisions.compile_report) …
+    from kefu import runtime
+    from kefu.processes.report import decisions as reports
+
+    reports.compile_report(runtime.store(), runtime.rules(), opened["case_id"], tmp_path)
+    signed = ok(["report", "sign-off", opened["case_id"], "--analysis", "物流为主", "--measure", "承运商考核"],
+                as_="chen.jing")
+    assert signed["status"] == "closed"
+    again = ok(["report", "open", "--from", "2026-11-01", "--to", "2026-11-30"], as_="chen.jing")
+    assert again["case_id"] == opened["case_id"]  # one report per period
+
+
+def test_a_complaint_is_judged_with_its_category_on_the_cli():
+    case_id = complaint("态度很差")
+    clock.set_now(clock.now() + timedelta(hours=1))
+    judged = ok(["complaint", "judge", case_id, "--upheld", "--department", "service", "--category", "service_attitude",
+                 "--reason", "录音属实"])
+    assert judged["category"] == "service_attitude"
+    refused = invoke(["complaint", "investigate", case_id, "--cause", "x", "--responsible", "y", "--category", "mood",
+                      "--json"])
+    assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["field"] == "category"
