@@ -11,8 +11,8 @@ paraphrase).
 The run is safe to start again at any moment: each step asks the report's record first.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Prefect builds the parameters' model from the
+# real annotations (``date``), which a string annotation leaves undefined in its namespace.
 from datetime import date
 from typing import Any
 
@@ -23,6 +23,7 @@ from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from kefu import runtime
 from kefu.core import clock
+from kefu.processes.report.satisfaction import month_of
 from kefu.processes.report.statistics import month_before, week_before
 from models.report import SIGN_OFF, SIGNED_OFF_OUTCOME, report_of
 from tasks.report import (
@@ -30,7 +31,11 @@ from tasks.report import (
     compile_report,
     open_complaint_statistics,
     report_markdown,
+    send_daily_digest,
+    send_monthly_feedback,
     send_morning_screen,
+    send_order_ledger,
+    send_satisfaction_analysis,
 )
 
 
@@ -77,11 +82,57 @@ def complaint_statistics_now(first: date, last: date, out: str) -> dict[str, Any
     return report
 
 
+def _today() -> date:
+    return clock.now().astimezone(runtime.rules().department.department.zone).date()
+
+
 @flow(name="morning-screen", log_prints=True)
 def morning_screen(day: date | None = None) -> str:
     """Every morning: the supervisor's stand-up agenda (report.yaml morning), mailed and in the dashboard."""
-    rules = runtime.rules()
-    day = day or clock.now().astimezone(rules.department.department.zone).date()
+    day = day or _today()
     agenda = send_morning_screen(day)
     create_markdown_artifact(key="morning-screen", markdown=agenda, description=f"晨会议程 Morning stand-up {day}")
     return agenda
+
+
+@flow(name="daily-digest", log_prints=True)
+def daily_digest(day: date | None = None) -> str:
+    """Every evening: the day's complaints and suggestions for the store manager (report.yaml
+    daily_digest), mailed with its workbook and in the dashboard."""
+    day = day or _today()
+    text = send_daily_digest(day)
+    create_markdown_artifact(key="daily-digest", markdown=text, description=f"每日投诉意见汇总 Daily digest {day}")
+    return text
+
+
+@flow(name="order-ledger", log_prints=True)
+def order_ledger(day: date | None = None) -> str:
+    """Every evening: the day's order ledger 每日台账明细 (report.yaml order_ledger), mailed with its
+    workbook and in the dashboard."""
+    day = day or _today()
+    text = send_order_ledger(day)
+    create_markdown_artifact(key="order-ledger", markdown=text, description=f"每日台账明细 Order ledger {day}")
+    return text
+
+
+@flow(name="satisfaction-analysis", log_prints=True)
+def satisfaction_analysis(month: str | None = None) -> str:
+    """Once a month: the satisfaction analysis of ``month`` (YYYY-MM; by default the month before
+    today) for the general manager (report.yaml satisfaction), mailed with its chart and workbook
+    and in the dashboard."""
+    period = month_of(month) if month else month_before(_today())
+    text = send_satisfaction_analysis(period.first, period.last)
+    create_markdown_artifact(key="satisfaction-analysis", markdown=text,
+                             description=f"满意度调查分析报告 Satisfaction analysis {period.first} – {period.last}")
+    return text
+
+
+@flow(name="monthly-feedback", log_prints=True)
+def monthly_feedback(month: str | None = None) -> str:
+    """Once a month: the feedback of ``month`` (YYYY-MM; by default the month before today) to the
+    manager and the departments concerned (report.yaml feedback), mailed and in the dashboard."""
+    period = month_of(month) if month else month_before(_today())
+    text = send_monthly_feedback(period.first, period.last)
+    create_markdown_artifact(key="monthly-feedback", markdown=text,
+                             description=f"每月信息反馈 Monthly feedback {period.first} – {period.last}")
+    return text

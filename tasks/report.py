@@ -11,7 +11,7 @@ from kefu import runtime
 from kefu.core.texts import run_page
 from kefu.executor import orchestration
 from kefu.processes.report import decisions as reports
-from kefu.processes.report import documents
+from kefu.processes.report import digest, documents, feedback, ledger, satisfaction
 from kefu.processes.report.morning import markdown as morning_markdown
 from kefu.processes.report.statistics import Period, compile_statistics
 from kefu.settings import get_settings
@@ -64,3 +64,44 @@ def send_morning_screen(day: date) -> str:
     rules = runtime.rules()
     screen = reports.send_morning_screen(runtime.store(), rules, day, run_url=get_settings().dashboard_url)
     return morning_markdown(rules, screen)
+
+
+@step(name="send-daily-digest", timeout_seconds=300)
+def send_daily_digest(day: date) -> str:
+    """The day's complaints, suggestions and what is left over, written to the reports folder and
+    mailed to the store manager (once a day each); returns its Markdown."""
+    rules, settings = runtime.rules(), get_settings()
+    compiled, _ = reports.send_daily_digest(runtime.store(), rules, day, settings.resolved_reports_dir / "daily",
+                                            run_url=settings.dashboard_url)
+    return digest.markdown(rules, compiled)
+
+
+@step(name="send-order-ledger", timeout_seconds=300)
+def send_order_ledger(day: date) -> str:
+    """The day's order ledger, written to the reports folder and mailed to the roles report.yaml
+    names (once a day each); returns its Markdown."""
+    rules, settings = runtime.rules(), get_settings()
+    compiled, _ = reports.send_order_ledger(runtime.store(), rules, day, settings.resolved_reports_dir / "daily",
+                                            run_url=settings.dashboard_url)
+    return ledger.markdown(rules, compiled)
+
+
+@step(name="send-satisfaction-analysis", timeout_seconds=300)
+def send_satisfaction_analysis(first: date, last: date) -> str:
+    """The period's satisfaction analysis, written to the reports folder with its chart and mailed
+    to the general manager and the manager (once a period each); returns its Markdown."""
+    rules, settings = runtime.rules(), get_settings()
+    compiled, _ = reports.send_satisfaction_analysis(runtime.store(), rules, Period(first, last),
+                                                     settings.resolved_reports_dir / "monthly",
+                                                     run_url=settings.dashboard_url)
+    return satisfaction.markdown(rules, compiled)
+
+
+@step(name="send-monthly-feedback", timeout_seconds=300)
+def send_monthly_feedback(first: date, last: date) -> str:
+    """The period's feedback, written to the reports folder and mailed to the manager and the
+    departments concerned (once a period each); returns its Markdown."""
+    rules, settings = runtime.rules(), get_settings()
+    compiled, _ = reports.send_monthly_feedback(runtime.store(), rules, Period(first, last),
+                                                settings.resolved_reports_dir / "monthly", run_url=settings.dashboard_url)
+    return feedback.markdown(rules, compiled)

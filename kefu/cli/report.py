@@ -1,8 +1,10 @@
 """``kefu report …`` (P8 报表与督导): 《顾客投诉分类统计表》 for any period, the period's report
-case to sign off, and the sign-off (``kefu report callbacks`` lives with the callbacks)."""
+case to sign off, and the sign-off; the daily registers (morning screen, digest, order ledger)
+(``kefu report callbacks`` lives with the callbacks)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -57,21 +59,112 @@ def report_complaints(
          text + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()) if files else ""))
 
 
+def _day(on: str | None) -> date:
+    from kefu.core import clock
+
+    return parse_day(on, "on") if on else clock.now().astimezone(runtime.rules().department.department.zone).date()
+
+
+OnOpt = typer.Option(None, "--on", help="The day (YYYY-MM-DD; default: today in the department's zone).")
+OutOpt = typer.Option(None, "--out", help="Also write its Markdown and XLSX files to this folder.")
+
+
 @report_app.command("morning")
 @command
-def report_morning(
-    on: Optional[str] = typer.Option(None, "--on", help="The day (YYYY-MM-DD; default: today in the department's zone)."),
-    as_json: bool = JsonOpt,
-) -> None:
+def report_morning(on: Optional[str] = OnOpt, as_json: bool = JsonOpt) -> None:
     """The supervisor's morning screen 晨会议程 (what the 07:45 schedule mails): yesterday's work, what is
     open by step, the missed deadlines, what falls due today, orders at risk, who is away."""
-    from kefu.core import clock
     from kefu.processes.report import morning
 
     rules = runtime.rules()
-    day = parse_day(on, "on") if on else clock.now().astimezone(rules.department.department.zone).date()
-    screen = morning.morning_screen(runtime.store(), rules, day, rules.report.morning.oldest)
+    screen = morning.morning_screen(runtime.store(), rules, _day(on), rules.report.morning.oldest)
     emit(as_json, screen.figures(), morning.markdown(rules, screen))
+
+
+def _register(as_json: bool, figures: dict, text: str, out: Optional[Path], stem: str, sheets: list,
+              chart: Optional[bytes] = None) -> None:
+    from kefu.processes.report.registers import write_register
+
+    files = {k: str(v) for k, v in write_register(out, stem, text, sheets, chart).items()} if out else {}
+    emit(as_json, {**figures, "files": files},
+         text + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()) if files else ""))
+
+
+@report_app.command("digest")
+@command
+def report_digest(on: Optional[str] = OnOpt, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
+    """The daily digest 每日顾客投诉意见汇总 for the store manager (what the 17:30 schedule mails): the
+    day's complaints, suggestions and questions, what customers said on callbacks, what closed, and the
+    complaints left over."""
+    from kefu.processes.report import digest
+
+    rules, day = runtime.rules(), _day(on)
+    compiled = digest.daily_digest(runtime.store(), rules, day, rules.report.daily_digest.left_over)
+    _register(as_json, compiled.figures(), digest.markdown(rules, compiled), out, f"daily-digest-{day}",
+              digest.sheets(rules, compiled))
+
+
+@report_app.command("ledger")
+@command
+def report_ledger(on: Optional[str] = OnOpt, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
+    """The daily order ledger 每日台账明细 (what the 17:45 schedule mails): every order worked on that day,
+    what was done to it and when, where it stands, the totals and each agent's part."""
+    from kefu.processes.report import ledger
+
+    rules, day = runtime.rules(), _day(on)
+    compiled = ledger.order_ledger(runtime.store(), rules, day)
+    _register(as_json, compiled.figures(), ledger.markdown(rules, compiled), out, f"order-ledger-{day}",
+              ledger.sheets(rules, compiled))
+
+
+def _month(text: str | None) -> Period:
+    from kefu.core import clock
+    from kefu.processes.report.satisfaction import month_of
+    from kefu.processes.report.statistics import month_before
+
+    if text is None:
+        return month_before(clock.now().astimezone(runtime.rules().department.department.zone).date())
+    try:
+        return month_of(text)
+    except ValueError:
+        raise BadInput("month", f"{text!r} is not a month", "give it as YYYY-MM, e.g. 2026-11") from None
+
+
+@report_app.command("satisfaction")
+@command
+def report_satisfaction(
+    month: Optional[str] = typer.Option(None, "--month", help="The month (YYYY-MM; default: the month before this one)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write its Markdown, XLSX and chart (PNG) to this folder."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The satisfaction analysis 满意度调查分析报告 of a month (what the monthly schedule mails to the
+    general manager): how customers answered their callbacks, by reason, complaint category and
+    caller, against the month before; what the less than satisfied said; the quality problems."""
+    from kefu.processes.report import satisfaction
+
+    rules, period = runtime.rules(), _month(month)
+    compiled = satisfaction.satisfaction_analysis(runtime.store(), rules, period)
+    _register(as_json, compiled.figures(), satisfaction.markdown(rules, compiled), out,
+              f"satisfaction-{period.first}-{period.last}", satisfaction.sheets(rules, compiled),
+              satisfaction.chart_png(rules, compiled) if out else None)
+
+
+@report_app.command("feedback")
+@command
+def report_feedback(
+    month: Optional[str] = typer.Option(None, "--month", help="The month (YYYY-MM; default: the month before this one)."),
+    out: Optional[Path] = OutOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """The monthly feedback 每月信息反馈 (what the monthly schedule mails to the manager and the
+    departments concerned): the month's upheld complaints by responsible department with their
+    causes and measures, the customers' suggestions, what they said on callbacks."""
+    from kefu.processes.report import feedback
+
+    rules, period = runtime.rules(), _month(month)
+    compiled = feedback.monthly_feedback(runtime.store(), rules, period)
+    _register(as_json, compiled.figures(), feedback.markdown(rules, compiled), out,
+              f"feedback-{period.first}-{period.last}", feedback.sheets(rules, compiled))
 
 
 @report_app.command("open")

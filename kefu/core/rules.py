@@ -45,6 +45,8 @@ class ResponsibleDepartment(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: str
     name_en: str
+    # The department's mailbox: where the monthly feedback on its complaints goes (report.yaml feedback).
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class StaffMember(Strict):
@@ -295,7 +297,10 @@ def upgrade_older_folder(directory: Path) -> None:
     the rules it held unchanged. 3 Dec 2026: the customer's quiet hours moved from callback.yaml to
     the new customer_messages.yaml (its other keys as shipped today), and callback.yaml gained
     selection_at (a time of day that was code); the customer archive (P5) and the reports (P8)
-    became processes with files of their own. None changes what an older case's replay recomputes."""
+    became processes with files of their own. 4 Dec 2026: report.yaml gained the daily digest and
+    the order ledger, the monthly satisfaction analysis and feedback (as shipped, with their
+    templates), and
+    department.yaml the store manager (店长) the digest goes to. None changes what an older case's replay recomputes."""
     from kefu.settings import REPO_ROOT
 
     shipped = REPO_ROOT / "config"
@@ -312,10 +317,46 @@ def upgrade_older_folder(directory: Path) -> None:
         held.pop("customers", None)
         _write_yaml(callback, held)
     # The processes added since, as shipped today: their file, templates, SLA policies and labels.
+    fresh = set()
     for process, labelled in (("customer", ("customer", "assignment", "first-contact")),
                               ("report", ("report", "statistics", "compile", "sign-off"))):
         if not (directory / f"{process}.yaml").exists():
             _add_process(directory, shipped, process, labelled)
+            fresh.add(process)
+    _add_daily_registers(directory, shipped, report_added="report" in fresh)
+
+
+def _add_daily_registers(directory: Path, shipped: Path, report_added: bool) -> None:
+    """The store manager who receives the digest, into an older department.yaml; the daily digest,
+    the order ledger and the satisfaction analysis as shipped, into an older report.yaml (those it
+    lacks). A report section added as shipped goes to those of its roles the older department has."""
+    department = _read_yaml(directory / "department.yaml")
+    if not isinstance(department, dict):
+        return
+    if "store_manager" not in department.get("functions", []):
+        department.setdefault("functions", []).append("store_manager")
+        if isinstance(department.get("labels"), dict):
+            department["labels"].setdefault("roles", {})["store_manager"] = \
+                _read_yaml(shipped / "department.yaml")["labels"]["roles"]["store_manager"]
+        _write_yaml(directory / "department.yaml", department)
+    report = _read_yaml(directory / "report.yaml")
+    if not isinstance(report, dict):
+        return
+    today = _read_yaml(shipped / "report.yaml")
+    added = [s for s in today if isinstance(today[s], dict) and (report_added or s not in report)]
+    if not added:
+        return
+    # The roles and complaint categories the older folder has (its complaint.yaml may have none).
+    have = {"recipients": {*department.get("roles", []), *department.get("functions", [])},
+            "quality_categories": {c["id"] for c in (_read_yaml(directory / "complaint.yaml") or {}).get("categories", [])}}
+    have["sign_off"] = have["recipients"]
+    for section in added:
+        report[section] = {**today[section], **{key: [v for v in today[section][key] if v in have[key]]
+                                                for key in have if key in today[section]}}
+    _write_yaml(directory / "report.yaml", report)
+    for template in (shipped / "templates" / "report").iterdir():
+        if not (directory / "templates" / "report" / template.name).exists():
+            shutil.copy(template, directory / "templates" / "report" / template.name)
 
 
 def _add_process(directory: Path, shipped: Path, process: str, labelled: tuple[str, ...]) -> None:

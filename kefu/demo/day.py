@@ -94,7 +94,8 @@ def run(as_json: bool) -> None:
                    "dashboard_url": settings.dashboard_url, "kefu_home": str(settings.home.resolve()),
                    "problems": problems, "escalations": escalations, "callbacks": called_back, "customers": archive,
                    "orders": order.run(say, problems), "customer_messages": _customer_messages(),
-                   "statistics": report.run(say, executor, problems, today), "morning": report.morning(say),
+                   "statistics": report.run(say, executor, problems, today), "registers": report.registers(say, today),
+                   "morning": report.morning(say),
                    "audit": _audit(say, problems),
                    # Issued for whoever tries the dashboard's forms after the demo (shown once, here).
                    "dashboard_pins": staff.dashboard_pins()}

@@ -1,7 +1,10 @@
 """The reports' scenes (P8 报表与督导): at the end of the day the supervisor's 《顾客投诉分类统计表》 for the
 month so far — opened as the monthly schedule opens it, compiled from the day's record by its run,
 mailed to the supervisors and the manager (chart inline, workbook attached), then signed off with
-the supervisor's analysis and measures — and tomorrow's morning screen, the 8:00 stand-up's agenda."""
+the supervisor's analysis and measures; the day's registers (the store manager's digest, the order
+ledger), the month's satisfaction analysis for the general manager and its feedback for the
+departments concerned; and tomorrow's morning
+screen, the 8:00 stand-up's agenda."""
 
 from __future__ import annotations
 
@@ -87,3 +90,29 @@ def morning(say: Callable[[str], None]) -> dict[str, Any]:
         say(f"  missed: {breach['case_id']} {breach['step']} (owner {breach['owner']}, due {breach['due']}, "
             f"{breach['late_hours']} h late)")
     return screen.figures()
+
+
+def registers(say: Callable[[str], None], day: date) -> dict[str, Any]:
+    """The demo's day as the evening schedules mail it (the store manager's digest, the order
+    ledger), and the month so far as the general manager's satisfaction analysis."""
+    store, rules, out = runtime.store(), runtime.rules(), get_settings().resolved_reports_dir
+    digest, _ = reports.send_daily_digest(store, rules, day, out / "daily")
+    ledger, _ = reports.send_order_ledger(store, rules, day, out / "daily")
+    today = clock.now().astimezone(rules.department.department.zone).date()
+    month = Period(day.replace(day=1), today)
+    analysis, files = reports.send_satisfaction_analysis(store, rules, month, out / "monthly")
+    feedback, _ = reports.send_monthly_feedback(store, rules, month, out / "monthly")
+    mail.deliver_due(store.engine, prefect_env.mail_transport())
+    say(f"\nThe day's registers ({day}; `kefu report digest|ledger --on {day}`): the store manager's digest "
+        f"每日投诉意见汇总 — {len(digest.complaints)} complaints, {len(digest.contacts)} suggestions and questions, "
+        f"{len(digest.callbacks)} callbacks, {digest.left_over_total} left over; the order ledger 每日台账明细 — "
+        f"{len(ledger.orders)} orders worked on, {ledger.overdue} overdue")
+    rate = "-" if analysis.rate is None else f"{analysis.rate}%"
+    say(f"The satisfaction analysis 满意度调查分析报告 ({analysis.period.first} – {analysis.period.last}, to the general "
+        f"manager): {analysis.answered} calls answered, {rate} satisfied, {len(analysis.quality)} quality complaints; "
+        f"chart {files['chart']}")
+    say(f"The monthly feedback 每月信息反馈 (to the manager and {len(feedback.concerned)} departments concerned): "
+        f"{feedback.upheld} upheld complaints, {feedback.suggestions_total} suggestions, "
+        f"{len(feedback.opinions)} opinions on callbacks")
+    return {"digest": digest.figures(), "ledger": ledger.figures(), "satisfaction": analysis.figures(),
+            "feedback": feedback.figures()}

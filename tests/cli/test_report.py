@@ -93,3 +93,55 @@ def test_a_complaint_is_judged_with_its_category_on_the_cli():
     refused = invoke(["complaint", "investigate", case_id, "--cause", "x", "--responsible", "y", "--category", "mood",
                       "--json"])
     assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["field"] == "category"
+
+
+def test_the_daily_digest_counts_the_days_complaints_and_suggestions_and_writes_its_workbook(tmp_path):
+    """Seed 003 超市客服部经理岗位职责 2: 负责汇总每日顾客投诉意见或建议,及时向店长汇报."""
+    complaint("快递三天没到")
+    complaint("我想提个建议，周末多开一个收银台")
+    digest = ok(["report", "digest", "--on", "2026-11-23", "--out", str(tmp_path)])
+    assert (digest["day"], digest["complaints"], digest["contacts"]) == ("2026-11-23", 1, {"suggestion": 1})
+    assert digest["left_over"] == 1 and digest["by_category"] == {"logistics": 1}
+    assert load_workbook(digest["files"]["xlsx"]).sheetnames[0].startswith("投诉")
+    assert "快递三天没到" in (tmp_path / "daily-digest-2026-11-23.md").read_text(encoding="utf-8")
+    assert ok(["report", "digest", "--on", "2026-11-22"])["complaints"] == 0  # the day before: nothing yet
+
+
+def test_the_order_ledger_lists_the_days_orders_by_agent():
+    """PROCESSES.md P8 / seed 000 订单整理: the day's orders in a ledger, each agent's part."""
+    ordered = ok(["order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item", "墙纸",
+                  "--ship-by", "2026-11-26", "--deliver-by", "2026-11-28", "--delivery", "自提"])
+    ledger = ok(["report", "ledger", "--on", "2026-11-23"])
+    assert (ledger["orders"], list(ledger["by_agent"])) == (1, ["li.na"]) and ledger["open_orders"] == 1
+    assert ledger["by_agent"]["li.na"]["created"] == 1
+    text = invoke(["report", "ledger", "--on", "2026-11-23"]).stdout
+    assert ordered["order_id"] in text and "新订单 new order" in text
+
+
+def test_a_register_of_a_day_that_is_not_a_date_is_refused_naming_the_field():
+    done = invoke(["report", "digest", "--on", "2026-11-31", "--json"])
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == "on"
+
+
+def test_the_satisfaction_analysis_of_a_month_lists_its_quality_problems_and_draws_its_chart(tmp_path):
+    """Seed 002 客服部经理职责 7: 满意度调查的分析 … 及產品質量問題; a month nobody answered has no rate."""
+    complaint("杯子质量太差，有裂纹", category="product_quality")
+    figures = ok(["report", "satisfaction", "--month", "2026-11", "--out", str(tmp_path)])
+    assert (figures["from"], figures["to"], figures["quality_problems"]) == ("2026-11-01", "2026-11-30", 1)
+    assert figures["answered"] == 0 and figures["rate"] is None
+    with open(figures["files"]["chart"], "rb") as chart:
+        assert chart.read(4) == b"\x89PNG"
+    assert load_workbook(figures["files"]["xlsx"]).sheetnames[0] == "满意度 Satisfaction"
+
+
+def test_a_month_that_is_not_one_is_refused_naming_the_field():
+    done = invoke(["report", "satisfaction", "--month", "2026-13", "--json"])
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == "month"
+
+
+def test_the_monthly_feedback_of_a_month_as_json(tmp_path):
+    """Seed 002 第五條 (5): 每月反饋 … 用戶意見 — the month's suggestions are in it."""
+    complaint("我想提个建议，周末多开收银台")
+    figures = ok(["report", "feedback", "--month", "2026-11", "--out", str(tmp_path)])
+    assert (figures["suggestions"], figures["upheld"], figures["concerned"]) == (1, 0, [])
+    assert load_workbook(figures["files"]["xlsx"]).sheetnames[0] == "按部门 By department"

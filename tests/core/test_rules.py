@@ -395,3 +395,28 @@ def test_the_chinese_label_of_a_name_comes_from_config(rules):
     assert (rules.label("steps", "judgement"), rules.label("severities", "tight"), rules.label("roles", "owner")) \
         == ("投诉判定", "加急", "负责人")
     assert rules.label("kinds", None) == "-"
+
+
+def test_an_older_folder_gains_the_daily_registers_and_the_store_manager_as_shipped(config_copy):
+    """A snapshot written before the daily registers and the satisfaction analysis (4 Dec 2026) loads again:
+    kefu.core.rules.upgrade_older_folder adds them as shipped, the rules it held unchanged."""
+    import yaml
+
+    from kefu.core.rules import upgrade_older_folder
+
+    report = yaml.safe_load((config_copy / "report.yaml").read_text(encoding="utf-8"))
+    del report["daily_digest"], report["order_ledger"], report["satisfaction"]
+    (config_copy / "report.yaml").write_text(yaml.safe_dump(report, allow_unicode=True), encoding="utf-8")
+    for register in ("daily_digest", "order_ledger", "satisfaction"):
+        for template in (config_copy / "templates" / "report").glob(f"{register}.*"):
+            template.unlink()
+    edit(config_copy, "department.yaml", ", store_manager]", "]")
+    edit(config_copy, "department.yaml",
+         "  - {id: wu.gang, name: 吴刚, role: store_manager, email: wu.gang@kefu.example, department: sales}\n", "")
+    edit(config_copy, "department.yaml", " store_manager: 店长,", "")
+    assert "daily_digest" in str(refused(config_copy))
+    upgrade_older_folder(config_copy)
+    rules = load_rules(config_copy)
+    assert rules.report.daily_digest.recipients == ["store_manager", "manager"]
+    assert rules.report.order_ledger.at == "17:45" and rules.label("roles", "store_manager") == "店长"
+    assert rules.report.satisfaction.recipients == ["gm", "manager"]

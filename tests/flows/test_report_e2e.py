@@ -2,17 +2,32 @@
 a complaint archive taken in; the supervisor opens November's statistics (as the monthly schedule
 does); the report's run compiles it from the record, publishes it in the dashboard as an artifact and
 mails it — chart inline, workbook attached — to the supervisors and the manager; the supervisor signs
-it off on the CLI and the run completes. The schedule itself is deployed as report.yaml times it."""
+it off on the CLI and the run completes. The schedule itself is deployed as report.yaml times it.
+Then the day's registers run from their deployments, as their evening schedules start them: the
+daily digest reaches the store manager and the order ledger the agents, each with its workbook,
+and both are artifacts in the dashboard."""
 
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from drills.department import BIN, Department, until
 from mailserver import SmtpServer
 from openpyxl import load_workbook
+
+
+def run_deployment(d: Department, name: str, cron: str, parameters: dict | None = None) -> None:
+    """Start a run of deployment ``name`` as its schedule (``cron``) would, and wait for its end."""
+    [deployment] = httpx.post(f"{d.api}/deployments/filter", json={"deployments": {"name": {"any_": [name]}}},
+                              timeout=10).json()
+    assert [s["schedule"]["cron"] for s in deployment["schedules"]] == [cron]
+    started = httpx.post(f"{d.api}/deployments/{deployment['id']}/create_flow_run",
+                         json={"parameters": parameters or {}}, timeout=10).json()
+    until(f"{name}'s run", lambda: (d.flow_run(started["id"]).get("state") or {}).get("type") == "COMPLETED", 120)
 
 
 @pytest.fixture
@@ -25,7 +40,8 @@ def department(tmp_path):
 
 
 
-def test_the_monthly_statistics_are_compiled_mailed_with_their_chart_published_and_signed_off(department, tmp_path):
+def test_the_reports_are_compiled_on_their_deployments_mailed_published_and_the_statistics_signed_off(
+        department, tmp_path):
     d, smtp = department
     d.run(str(BIN / "kefu"), "up", "--detach", timeout=300)
     d.sign_in_staff()
@@ -76,3 +92,48 @@ def test_the_monthly_statistics_are_compiled_mailed_with_their_chart_published_a
     [schedule] = deployments[0]["schedules"]
     assert schedule["schedule"]["cron"] == "0 9 1 * *" and schedule["schedule"]["timezone"] == "Asia/Shanghai"
     assert d.audited()[1] >= 4
+
+    # The day's registers, started from their deployments as their schedules start them.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    d.kefu("complaint", "open", "--name", "张三", "--phone", "13800138000", "--channel", "phone",
+           "--content", "送货晚了三天，快递员态度也不好")
+    d.kefu("order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item", "墙纸 3m×2.5m",
+           "--ship-by", (today + timedelta(days=3)).isoformat(), "--deliver-by", (today + timedelta(days=5)).isoformat(),
+           "--delivery", "自提")
+    smtp.received.clear()
+    for name, cron in (("daily-digest", "30 17 * * *"), ("order-ledger", "45 17 * * *")):
+        run_deployment(d, name, cron)
+    registers = {"digest": ("每日投诉意见汇总", {"sun.li@kefu.example", "wu.gang@kefu.example"}),
+                 "ledger": ("每日台账明细", {"li.na@kefu.example", "wang.fang@kefu.example", "zhang.wei@kefu.example",
+                                          "liu.yang@kefu.example", "chen.jing@kefu.example", "zhao.lei@kefu.example",
+                                          "ma.lin@kefu.example"})}
+    until("the registers' e-mails", lambda: len(smtp.received) >= 9, 90)
+    for name, (title, wanted) in registers.items():
+        mails = [(rcpt, m) for _, rcpt, m in smtp.received if title in m["Subject"]]
+        assert {to for rcpt, _ in mails for to in rcpt} == wanted, name
+        [workbook] = list(mails[0][1].iter_attachments())
+        book = load_workbook(io.BytesIO(workbook.get_content()))
+        first = book[book.sheetnames[0]]
+        assert first.max_row == 2, name  # the header and today's one complaint, today's one order
+
+    # The month's satisfaction analysis for the general manager, from its deployment (this month's,
+    # so that today's complaint is in it), its chart inline.
+    smtp.received.clear()
+    run_deployment(d, "satisfaction-analysis", "30 9 1 * *", {"month": today.strftime("%Y-%m")})
+    until("the analysis' e-mails", lambda: len(smtp.received) >= 2, 90)
+    assert {to for _, rcpt, _ in smtp.received for to in rcpt} == {"sun.li@kefu.example", "zheng.yi@kefu.example"}
+    message = smtp.received[0][2]
+    assert "满意度调查分析报告" in message["Subject"]
+    chart = next(p for p in message.walk() if p.get_content_type() == "image/png")
+    assert chart["Content-ID"] == "<chart>" and chart.get_content().startswith(b"\x89PNG")
+    # The month's feedback to the head of customer service (nothing upheld yet: no department concerned).
+    smtp.received.clear()
+    run_deployment(d, "monthly-feedback", "0 10 1 * *", {"month": today.strftime("%Y-%m")})
+    until("the feedback's e-mail", lambda: len(smtp.received) >= 1, 90)
+    assert [rcpt for _, rcpt, _ in smtp.received] == [["sun.li@kefu.example"]]
+    assert "每月信息反馈" in smtp.received[0][2]["Subject"]
+    for key, text in (("daily-digest", "送货晚了三天"), ("order-ledger", "刘贺"), ("satisfaction-analysis", "满意率"),
+                      ("monthly-feedback", "顾客建议")):
+        [artifact] = httpx.post(f"{d.api}/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}}, "limit": 1},
+                                timeout=10).json()
+        assert text in artifact["data"]

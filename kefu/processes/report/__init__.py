@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from kefu.core.process import Deployment, HumanStep, Process, Section
 from kefu.processes.report import decisions, replay
-from kefu.processes.report.rules import STEPS, ReportRules, morning_schedule, report_problems, statistics_schedule
+from kefu.processes.report.rules import (
+    STEPS,
+    ReportRules,
+    daily_schedule,
+    monthly_schedule,
+    report_problems,
+    statistics_schedule,
+)
 from models.report import COMPILE, PROCESS, SIGN_OFF, SignOffInput
 
 REPORT = Process(
@@ -28,7 +35,25 @@ REPORT = Process(
         # The supervisor's morning screen, every day before the 8:00 stand-up (report.yaml morning).
         Deployment("morning-screen", "flows/report.py:morning_screen",
                    "P8 晨会议程 morning screen — yesterday, what is open, missed and due today, orders at risk, who is away.",
-                   schedule=morning_schedule),
+                   schedule=daily_schedule("morning")),
+        # At the end of the day, the complaints and suggestions for the store manager (report.yaml
+        # daily_digest) and the order ledger (order_ledger).
+        Deployment("daily-digest", "flows/report.py:daily_digest",
+                   "P8 每日投诉意见汇总 daily digest — the day's complaints, suggestions, callbacks and what is left over.",
+                   schedule=daily_schedule("daily_digest")),
+        Deployment("order-ledger", "flows/report.py:order_ledger",
+                   "P8 每日台账明细 order ledger — every order worked on today, the totals and each agent's part.",
+                   schedule=daily_schedule("order_ledger")),
+        # The month before's satisfaction analysis for the general manager (report.yaml satisfaction).
+        Deployment("satisfaction-analysis", "flows/report.py:satisfaction_analysis",
+                   "P8 满意度调查分析报告 satisfaction analysis — last month's callbacks, by reason, category and "
+                   "caller, and the quality problems.",
+                   schedule=monthly_schedule("satisfaction")),
+        # The month before's feedback to the manager and the departments concerned (report.yaml feedback).
+        Deployment("monthly-feedback", "flows/report.py:monthly_feedback",
+                   "P8 每月信息反馈 monthly feedback — last month's upheld complaints by department, suggestions and "
+                   "opinions.",
+                   schedule=monthly_schedule("feedback")),
     ),
     field_fixes=decisions.FIELD_FIXES,
     commands=decisions.COMMANDS,

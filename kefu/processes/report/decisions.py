@@ -18,9 +18,13 @@ from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules, StaffMember
 from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time
-from kefu.processes.report import documents
+from kefu.processes.report import digest, documents, feedback, ledger, registers, satisfaction
+from kefu.processes.report.digest import DailyDigest
+from kefu.processes.report.feedback import MonthlyFeedback
+from kefu.processes.report.ledger import OrderLedger
 from kefu.processes.report.morning import MorningScreen, morning_screen
 from kefu.processes.report.morning import markdown as morning_markdown
+from kefu.processes.report.satisfaction import SatisfactionAnalysis
 from kefu.processes.report.statistics import ComplaintStatistics, Period, compile_statistics
 from models.case import CaseState, EventType
 from models.records import CaseEvent
@@ -109,7 +113,7 @@ def compile_report(store: CaseStore, rules: Rules, case_id: str, out: Path, run_
         deadline = compiled.deadline(SIGN_OFF, 1)
         chart = files["chart"].read_bytes()
         attachments = [mail.Attachment(files["chart"].name, "image/png", chart, cid="chart"),
-                       mail.Attachment(files["xlsx"].name, documents.XLSX, files["xlsx"].read_bytes())]
+                       mail.Attachment(files["xlsx"].name, registers.XLSX, files["xlsx"].read_bytes())]
         for member in recipients:
             subject, text, html = mail.render_message(
                 rules.directory, settings.templates.mail, recipient=member.model_dump(), s=stats, case_id=case_id,
@@ -176,19 +180,61 @@ def statistics_from(figures: dict[str, Any]) -> ComplaintStatistics:
 
 def send_morning_screen(store: CaseStore, rules: Rules, day: date, run_url: str | None = None) -> MorningScreen:
     """The day's stand-up agenda, mailed to the roles report.yaml morning names (once a day each)."""
-    import markdown as md
-
-    from kefu.escalation import mail
-
     screen = morning_screen(store, rules, day, rules.report.morning.oldest)
-    agenda = morning_markdown(rules, screen)
-    agenda_html = md.markdown(agenda, extensions=["tables"])
-    recipients = [s for s in rules.department.staff if s.role in rules.report.morning.recipients and s.active]
-    with Session(store.engine) as session, session.begin():
-        for member in recipients:
-            subject, text, html = mail.render_message(
-                rules.directory, rules.report.morning.templates.mail, recipient=member.model_dump(), m=screen,
-                agenda=agenda, agenda_html=agenda_html, run_url=run_url)
-            mail.enqueue(session, key=f"morning:{day.isoformat()}:{member.id}", to=[member.email], subject=subject,
-                         text=text, html=html)
+    registers.mail_register(store, rules, "morning", day, rules.report.morning.recipients,
+                            rules.report.morning.templates.mail, morning_markdown(rules, screen), m=screen,
+                            run_url=run_url)
     return screen
+
+
+def send_daily_digest(store: CaseStore, rules: Rules, day: date, out: Path, run_url: str | None = None
+                      ) -> tuple[DailyDigest, dict[str, Path]]:
+    """The day's complaints and suggestions, written to ``out`` and mailed with the workbook to the
+    roles report.yaml daily_digest names (once a day each)."""
+    settings = rules.report.daily_digest
+    compiled = digest.daily_digest(store, rules, day, settings.left_over)
+    text = digest.markdown(rules, compiled)
+    files = registers.publish(store, rules, "digest", day, settings, out, f"daily-digest-{day.isoformat()}", text,
+                              digest.sheets(rules, compiled), d=compiled, run_url=run_url)
+    return compiled, files
+
+
+def send_order_ledger(store: CaseStore, rules: Rules, day: date, out: Path, run_url: str | None = None
+                      ) -> tuple[OrderLedger, dict[str, Path]]:
+    """The day's order ledger, written to ``out`` and mailed with the workbook to the roles
+    report.yaml order_ledger names (once a day each)."""
+    settings = rules.report.order_ledger
+    compiled = ledger.order_ledger(store, rules, day)
+    text = ledger.markdown(rules, compiled)
+    files = registers.publish(store, rules, "ledger", day, settings, out, f"order-ledger-{day.isoformat()}", text,
+                              ledger.sheets(rules, compiled), o=compiled, run_url=run_url)
+    return compiled, files
+
+
+def send_satisfaction_analysis(store: CaseStore, rules: Rules, period: Period, out: Path, run_url: str | None = None
+                               ) -> tuple[SatisfactionAnalysis, dict[str, Path]]:
+    """The month's satisfaction analysis, written to ``out`` (with its chart) and mailed, chart
+    inline and workbook attached, to the roles report.yaml satisfaction names (once a month each)."""
+    settings = rules.report.satisfaction
+    compiled = satisfaction.satisfaction_analysis(store, rules, period)
+    text = satisfaction.markdown(rules, compiled)
+    files = registers.publish(store, rules, "satisfaction", period.first, settings, out,
+                              f"satisfaction-{period.first.isoformat()}-{period.last.isoformat()}", text,
+                              satisfaction.sheets(rules, compiled), satisfaction.chart_png(rules, compiled),
+                              a=compiled, run_url=run_url)
+    return compiled, files
+
+
+def send_monthly_feedback(store: CaseStore, rules: Rules, period: Period, out: Path, run_url: str | None = None
+                          ) -> tuple[MonthlyFeedback, dict[str, Path]]:
+    """The month's feedback, written to ``out`` and mailed with its workbook to the roles report.yaml
+    feedback names and the departments concerned (once a month each)."""
+    settings = rules.report.feedback
+    compiled = feedback.monthly_feedback(store, rules, period)
+    text = feedback.markdown(rules, compiled)
+    files = registers.publish(store, rules, "feedback", period.first, settings, out,
+                              f"feedback-{period.first.isoformat()}-{period.last.isoformat()}", text,
+                              feedback.sheets(rules, compiled),
+                              departments=compiled.concerned if settings.departments else [], f=compiled,
+                              run_url=run_url)
+    return compiled, files

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kefu.core.rules import Rules
 from kefu.core.texts import render_file
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 # fonts-wqy-microhei and fonts-noto-cjk, macOS's and Windows' own).
 CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
              "SimHei")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -91,22 +90,37 @@ def _cjk_font() -> str | None:
     return found
 
 
-def chart_png(rules: Rules, stats: ComplaintStatistics) -> bytes:
-    """Complaints by category, this period beside the one before (a PNG)."""
+def plotted(draw: Callable[[Any, str | None], None], size: tuple[float, float]) -> bytes:
+    """A PNG of the figure ``draw(figure, font)`` fills: in Chinese and English with a CJK font on
+    the machine (``font`` its name), in English without one (``font`` None)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     font = _cjk_font()
+    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+                         "axes.unicode_minus": False}):
+        figure = plt.figure(figsize=size, dpi=110)
+        draw(figure, font)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def chart_png(rules: Rules, stats: ComplaintStatistics) -> bytes:
+    """Complaints by category, this period beside the one before (a PNG)."""
+    font = _cjk_font()
     names = {c.id: (f"{c.name} {c.name_en}" if font else c.name_en) for c in rules.complaint.categories}
     keys = [c.id for c in rules.complaint.categories]
     keys += [k for k in (*stats.by_category, *stats.previous.get("by_category", {})) if k not in keys]
     now = [stats.by_category.get(k, 0) for k in keys]
     before = [stats.previous.get("by_category", {}).get(k, 0) for k in keys]
-    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-                         "axes.unicode_minus": False}):
-        figure, axes = plt.subplots(figsize=(8, 0.55 * len(keys) + 1.6), dpi=110)
+
+    def draw(figure: Any, font: str | None) -> None:
+        axes = figure.subplots()
         positions = range(len(keys))
         axes.barh([p + 0.2 for p in positions], before, height=0.4, color="#b0bec5",
                   label=(f"上期 previous ({stats.previous.get('from')} – {stats.previous.get('to')})" if font
@@ -122,11 +136,8 @@ def chart_png(rules: Rules, stats: ComplaintStatistics) -> bytes:
         axes.set_title("顾客投诉分类统计 Complaints by category" if font else "Complaints by category")
         axes.legend(loc="lower right", fontsize=8)
         axes.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        plt.close(figure)
-    return buffer.getvalue()
+
+    return plotted(draw, (8, 0.55 * len(keys) + 1.6))
 
 
 def workbook(rules: Rules, stats: ComplaintStatistics, chart: bytes) -> bytes:

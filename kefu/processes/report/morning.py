@@ -12,7 +12,7 @@ included); the orders at risk; who is away. Read from the projections (``kefu_ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from kefu.core.availability import away_on
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore
 from kefu.core.texts import render_file
+from kefu.processes.report.registers import day_bounds
 from models.records import Case, Deadline
 
 ORDER = "order"
@@ -46,12 +47,6 @@ class MorningScreen:
                 "orders_at_risk": self.orders_at_risk, "away": self.away}
 
 
-def _day_bounds(rules: Rules, day: date) -> tuple[datetime, datetime]:
-    zone = rules.department.department.zone
-    return (datetime.combine(day, time(), zone).astimezone(timezone.utc),
-            datetime.combine(day + timedelta(days=1), time(), zone).astimezone(timezone.utc))
-
-
 def _deadline_row(rules: Rules, row: Any, now: datetime) -> dict[str, Any]:
     zone, due = rules.department.department.zone, row.due_at
     return {"case_id": row.case_id, "process": row.process, "step": row.step, "round": row.round,
@@ -64,8 +59,8 @@ def morning_screen(store: CaseStore, rules: Rules, day: date, oldest: int = 10) 
     """The agenda of ``day``'s stand-up (a day in the department's zone), as the record is now."""
     screen = MorningScreen(day=day)
     now = clock.now()
-    yesterday_start, today_start = _day_bounds(rules, day - timedelta(days=1))[0], _day_bounds(rules, day)[0]
-    today_end = _day_bounds(rules, day)[1]
+    yesterday_start, today_start = day_bounds(rules, day - timedelta(days=1))[0], day_bounds(rules, day)[0]
+    today_end = day_bounds(rules, day)[1]
     d = Deadline.__table__  # type: ignore[attr-defined]
     with Session(store.engine) as session:
         for column, target in ((Case.opened_at, screen.received), (Case.closed_at, screen.closed)):

@@ -323,3 +323,10 @@ def test_a_refused_dashboard_input_is_recorded_once_per_refusal(store, rules, fr
     assert state.step == Step.APPROVAL
     last = store.events(case_id)[-1]
     assert (last.type, last.payload["field"], last.idem_key) == (EventType.INPUT_REFUSED, "by", "refused:approval:1:2")
+
+
+def test_a_suggestion_is_a_contact_answered_in_the_short_flow(store, rules, frozen_clock):
+    """complaint.yaml kinds: 建议 suggestion (seed 001 客服部 "接受客户报事(投诉、咨询、建议、质疑)";
+    seed 003 "汇总每日顾客投诉意见或建议") is answered like a consultation, not judged as a complaint."""
+    state = register(store, rules, content="我有个建议，周末也开门吧")
+    assert (state.process, state.kind, state.severity, state.step) == ("contact", "suggestion", None, Step.ANSWER)
