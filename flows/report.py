@@ -23,8 +23,7 @@ from flows.visibility import case_finished
 from flows.waiting import decision_of, read_case
 from kefu import runtime
 from kefu.core import clock
-from kefu.processes.report.satisfaction import month_of
-from kefu.processes.report.statistics import month_before, week_before
+from kefu.processes.report.statistics import Period, month_before, month_of, week_before
 from models.report import SIGN_OFF, SIGNED_OFF_OUTCOME, report_of
 from tasks.report import (
     compile_complaint_statistics,
@@ -86,6 +85,11 @@ def _today() -> date:
     return clock.now().astimezone(runtime.rules().department.department.zone).date()
 
 
+def _month(month: str | None) -> Period:
+    """``YYYY-MM``, or by default the calendar month before today (a monthly schedule's run)."""
+    return month_of(month) if month else month_before(_today())
+
+
 @flow(name="morning-screen", log_prints=True)
 def morning_screen(day: date | None = None) -> str:
     """Every morning: the supervisor's stand-up agenda (report.yaml morning), mailed and in the dashboard."""
@@ -120,7 +124,7 @@ def satisfaction_analysis(month: str | None = None) -> str:
     """Once a month: the satisfaction analysis of ``month`` (YYYY-MM; by default the month before
     today) for the general manager (report.yaml satisfaction), mailed with its chart and workbook
     and in the dashboard."""
-    period = month_of(month) if month else month_before(_today())
+    period = _month(month)
     text = send_satisfaction_analysis(period.first, period.last)
     create_markdown_artifact(key="satisfaction-analysis", markdown=text,
                              description=f"满意度调查分析报告 Satisfaction analysis {period.first} – {period.last}")
@@ -131,7 +135,7 @@ def satisfaction_analysis(month: str | None = None) -> str:
 def monthly_feedback(month: str | None = None) -> str:
     """Once a month: the feedback of ``month`` (YYYY-MM; by default the month before today) to the
     manager and the departments concerned (report.yaml feedback), mailed and in the dashboard."""
-    period = month_of(month) if month else month_before(_today())
+    period = _month(month)
     text = send_monthly_feedback(period.first, period.last)
     create_markdown_artifact(key="monthly-feedback", markdown=text,
                              description=f"每月信息反馈 Monthly feedback {period.first} – {period.last}")

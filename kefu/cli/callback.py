@@ -23,6 +23,7 @@ from kefu.cli.support import (
     local_iso,
     parse_day,
     parse_time,
+    written,
 )
 from kefu.core import clock
 from kefu.core.refusals import InputRefused, refusal_from_validation
@@ -100,7 +101,7 @@ def callback_due(agent: Optional[str] = typer.Option(None, "--agent", help="Only
         raise BadInput("agent", f"unknown staff id {agent!r}", "use an id from `kefu staff`")
     rows = [callback_json(s) for s in callbacks.due_callbacks(store) if agent in (None, s.owner)]
     text = "\n".join(
-        f"{r['case_id']:<18} {r['agent']:<10} call {r['next_call']['customer_local']:<34} due {r['due_at'][:16].replace('T', ' ')}"
+        f"{r['case_id']:<18} {r['agent']:<10} call {r['next_call']['customer_local']:<34} due {(r['due_at'] or '-')[:16].replace('T', ' ')}"
         f"{'  OVERDUE' if r['overdue'] else ''}  {r['customer']['name']}{' (member)' if r['customer']['member'] else ''}"
         for r in rows) or "(no callbacks due)"
     emit(as_json, rows, text)
@@ -208,9 +209,9 @@ def report_callbacks(
     if artifact:  # the report flow writes the files and publishes the same table in the dashboard
         from flows.callback import callback_report as report_flow
 
-        written = report_flow(first, last, str(out.resolve()))
-        files = {"xlsx": Path(written["xlsx"]), "markdown": Path(written["markdown"])}
+        published = report_flow(first, last, str(out.resolve()))
+        files = {"xlsx": published["xlsx"], "markdown": published["markdown"]}
     else:
-        files = callback_report.write(runtime.rules(), summary, out)
-    emit(as_json, {**summary.figures(), "files": {k: str(v) for k, v in files.items()}},
+        files = written("out", out, lambda: callback_report.write(runtime.rules(), summary, out))
+    emit(as_json, {**summary.figures(), "files": files},
          callback_report.markdown(runtime.rules(), summary) + "\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()))

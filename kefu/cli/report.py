@@ -12,11 +12,11 @@ import typer
 
 from kefu import runtime
 from kefu.cli.case import case_json, decide
-from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit, parse_day
+from kefu.cli.support import BadInput, ByOpt, JsonOpt, caller, command, emit, parse_day, written
 from kefu.executor import service
 from kefu.processes.report import decisions as reports
 from kefu.processes.report import documents
-from kefu.processes.report.statistics import Period, compile_statistics
+from kefu.processes.report.statistics import Period, compile_statistics, month_before, month_of
 from kefu.settings import get_settings
 from models.report import SIGN_OFF
 
@@ -49,12 +49,12 @@ def report_complaints(
         from flows.report import complaint_statistics_now
 
         folder = out or get_settings().resolved_reports_dir / f"{period.first}-{period.last}"
-        written = complaint_statistics_now(period.first, period.last, str(folder.resolve()))
-        figures, text, files = written["figures"], written["text"], written["files"]
+        published = complaint_statistics_now(period.first, period.last, str(folder.resolve()))
+        figures, text, files = published["figures"], published["text"], published["files"]
     else:
         stats = compile_statistics(runtime.store(), rules, period)
         figures, text = stats.figures(), documents.markdown(rules, stats)
-        files = {k: str(v) for k, v in documents.write(rules, stats, out).items()} if out else {}
+        files = written("out", out, lambda: documents.write(rules, stats, out)) if out else {}
     emit(as_json, {**figures, "files": files},
          text + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()) if files else ""))
 
@@ -85,7 +85,7 @@ def _register(as_json: bool, figures: dict, text: str, out: Optional[Path], stem
               chart: Optional[bytes] = None) -> None:
     from kefu.processes.report.registers import write_register
 
-    files = {k: str(v) for k, v in write_register(out, stem, text, sheets, chart).items()} if out else {}
+    files = written("out", out, lambda: write_register(out, stem, text, sheets, chart)) if out else {}
     emit(as_json, {**figures, "files": files},
          text + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in files.items()) if files else ""))
 
@@ -119,8 +119,6 @@ def report_ledger(on: Optional[str] = OnOpt, out: Optional[Path] = OutOpt, as_js
 
 def _month(text: str | None) -> Period:
     from kefu.core import clock
-    from kefu.processes.report.satisfaction import month_of
-    from kefu.processes.report.statistics import month_before
 
     if text is None:
         return month_before(clock.now().astimezone(runtime.rules().department.department.zone).date())

@@ -72,6 +72,16 @@ def parse_time(value: str, field: str) -> datetime:
     return at
 
 
+def written(field: str, folder: Path, write: Callable[[], dict[str, Path]]) -> dict[str, str]:
+    """Write a report's files to ``folder`` (``write()``), or refuse naming ``field`` when the
+    folder cannot be made or written (no such disk, no permission, a name the file system refuses)."""
+    try:
+        return {k: str(v) for k, v in write().items()}
+    except OSError as exc:
+        raise BadInput(field, f"cannot write to {str(folder)[:80]!r}: {exc.strerror or exc}",
+                       "give a folder you may write to, e.g. --out ./reports") from None
+
+
 def emit(as_json: bool, data: Any, text: str) -> None:
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -109,7 +109,7 @@ def registers(say: Callable[[str], None], day: date) -> dict[str, Any]:
         f"{len(ledger.orders)} orders worked on, {ledger.overdue} overdue")
     rate = "-" if analysis.rate is None else f"{analysis.rate}%"
     say(f"The satisfaction analysis 满意度调查分析报告 ({analysis.period.first} – {analysis.period.last}, to the general "
-        f"manager): {analysis.answered} calls answered, {rate} satisfied, {len(analysis.quality)} quality complaints; "
+        f"manager): {analysis.answered} calls answered, {rate} satisfied, {analysis.quality_total} quality complaints; "
         f"chart {files['chart']}")
     say(f"The monthly feedback 每月信息反馈 (to the manager and {len(feedback.concerned)} departments concerned): "
         f"{feedback.upheld} upheld complaints, {feedback.suggestions_total} suggestions, "

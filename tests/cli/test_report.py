@@ -145,3 +145,10 @@ def test_the_monthly_feedback_of_a_month_as_json(tmp_path):
     figures = ok(["report", "feedback", "--month", "2026-11", "--out", str(tmp_path)])
     assert (figures["suggestions"], figures["upheld"], figures["concerned"]) == (1, 0, [])
     assert load_workbook(figures["files"]["xlsx"]).sheetnames[0] == "按部门 By department"
+
+
+def test_a_folder_that_cannot_be_written_is_refused_naming_the_field(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    done = invoke(["report", "digest", "--on", "2026-11-23", "--out", str(blocked / "reports"), "--json"])
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == "out"

@@ -66,12 +66,15 @@ _TYPER_SAYS = ("Invalid value for", "No such option", "Missing option", "Missing
 
 
 @pytest.fixture(scope="module")
-def seeded(module_kefu_env):
-    """A department with a case at every kind of step, Prefect out of reach (the record stands)."""
+def seeded(module_kefu_env, tmp_path_factory):
+    """A department with a case at every kind of step, Prefect out of reach (the record stands).
+    Commands run in a folder of their own: a fuzzed relative ``--out`` writes there, never into
+    the checkout."""
     def down(*_a, **_k):
         raise ConnectionError("Prefect is out of reach in the fuzz drill")
 
     with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(tmp_path_factory.mktemp("fuzz-cwd"))
         monkeypatch.setattr(orchestration, "_client", down)
         ids = []
         for args in (["complaint", "open", "--name", "张伟", "--phone", "13800138000", "--channel", "phone",

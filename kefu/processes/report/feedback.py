@@ -99,7 +99,7 @@ def monthly_feedback(store: CaseStore, rules: Rules, period: Period) -> MonthlyF
             feedback.suggestions.append({"case_id": row.case_id, "received": local(rules, row.opened_at, "%m-%d"),
                                          "customer": state.intake.get("name", "-"),
                                          "content": short(state.intake.get("content"))})
-    feedback.opinions = satisfaction.satisfaction_analysis(store, rules, period).voices
+    feedback.opinions = satisfaction.opinions(store, rules, period)
     return feedback
 
 

@@ -67,6 +67,7 @@ class SatisfactionRules(Strict):
     recipients: list[str] = Field(min_length=1)  # roles
     # The complaint categories whose complaints the analysis lists as 产品质量问题 (none: it lists none).
     quality_categories: list[str] = []
+    listed: int = Field(20, ge=1, le=500)  # quality complaints listed (all are counted)
     triggers: dict[str, str]  # why we called (callback.yaml's triggers), as the analysis names it
     themes: dict[str, str]    # callback.yaml improvement_themes (and "other"), as the analysis names them
     templates: StatisticsTemplates

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +52,7 @@ class SatisfactionAnalysis:
     themes: list[tuple[str, int]] = field(default_factory=list)
     voices: list[dict[str, Any]] = field(default_factory=list)             # what the less than satisfied said
     quality: list[dict[str, Any]] = field(default_factory=list)            # the month's product-quality complaints
+    quality_total: int = 0                                                 # of which ``quality`` lists the earliest
     previous: dict[str, Any] = field(default_factory=dict)                 # the month before: answered, satisfied, rate
 
     @property
@@ -66,13 +66,13 @@ class SatisfactionAnalysis:
 
     @property
     def empty(self) -> bool:
-        return not (self.answered or self.unreachable or self.quality)
+        return not (self.answered or self.unreachable or self.quality_total)
 
     def figures(self) -> dict[str, Any]:
         return {"from": self.period.first.isoformat(), "to": self.period.last.isoformat(), "answered": self.answered,
                 "outcomes": dict(self.outcomes), "rate": self.rate, "unreachable": self.unreachable,
                 "by_trigger": self.by_trigger, "by_category": self.by_category, "by_agent": self.by_agent,
-                "themes": [list(theme) for theme in self.themes], "quality_problems": len(self.quality),
+                "themes": [list(theme) for theme in self.themes], "quality_problems": self.quality_total,
                 "previous": self.previous}
 
 
@@ -84,13 +84,6 @@ def english(label: str) -> str:
 
 def rate(satisfied: int, answered: int) -> float | None:
     return round(100 * satisfied / answered, 1) if answered else None
-
-
-def month_of(text: str) -> Period:
-    """``YYYY-MM`` as the period of that calendar month; ValueError when it is not one."""
-    first = date.fromisoformat(f"{text}-01")
-    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
-    return Period(first, date.fromordinal(following.toordinal() - 1))
 
 
 def _answers(store: CaseStore, rules: Rules, period: Period) -> list[tuple[CaseState, Any]]:
@@ -107,8 +100,9 @@ def _answers(store: CaseStore, rules: Rules, period: Period) -> list[tuple[CaseS
     return found
 
 
-def _categories(store: CaseStore, sources: list[str]) -> dict[str, str | None]:
-    """The complaint category of each source case (its fact row)."""
+def _categories(store: CaseStore, answers: list[tuple[CaseState, Any]]) -> dict[str, str | None]:
+    """The complaint category of each answered callback's source case (its fact row)."""
+    sources = [callback_of(state).source_case for state, _ in answers if callback_of(state).source_case]
     if not sources:
         return {}
     facts.refresh(store, (COMPLAINT, CONTACT), FACTS)
@@ -117,26 +111,53 @@ def _categories(store: CaseStore, sources: list[str]) -> dict[str, str | None]:
                                        .where(FACT.c.case_id.in_(sources))).all())
 
 
-def _quality(store: CaseStore, rules: Rules, period: Period) -> list[dict[str, Any]]:
-    """产品质量问题: the period's complaints in a category report.yaml satisfaction names."""
+def _said(answer: Any) -> bool:
+    """A customer less than satisfied who said what they want improved."""
+    return answer is not None and answer.outcome != "satisfied" and bool(answer.note)
+
+
+def _voice(rules: Rules, state: CaseState, answer: Any, category: str | None) -> dict[str, Any]:
+    """What they said, as the reports quote it."""
+    callback = callback_of(state)
+    return {"case_id": state.case_id, "at": local(rules, answer.at, "%m-%d"),
+            "trigger": rules.report.satisfaction.triggers.get(callback.trigger, callback.trigger),
+            "category": rules.complaint.category_labels().get(category, "-") if category else "-",
+            "outcome": rules.callback.labels.outcomes.get(answer.outcome, answer.outcome),
+            "note": short(answer.note), "by": staff_name(rules, answer.by)}
+
+
+def opinions(store: CaseStore, rules: Rules, period: Period) -> list[dict[str, Any]]:
+    """What the customers less than satisfied said on the period's answered callbacks (the
+    monthly feedback's 用户意见), without the rest of the analysis."""
+    answers = _answers(store, rules, period)
+    categories = _categories(store, answers)
+    return [_voice(rules, state, answer, categories.get(callback_of(state).source_case or ""))
+            for state, answer in answers if _said(answer)]
+
+
+def _quality(store: CaseStore, rules: Rules, period: Period) -> tuple[int, list[dict[str, Any]]]:
+    """产品质量问题: how many of the period's complaints are in a category report.yaml satisfaction
+    names, and the earliest ``listed`` of them (read in full: a month of archived complaints may
+    hold thousands)."""
     start, end = period.bounds(rules)
-    categories = rules.report.satisfaction.quality_categories
+    settings = rules.report.satisfaction
+    ours = sa.and_(FACT.c.opened_at >= start, FACT.c.opened_at < end, FACT.c.process == COMPLAINT,
+                   FACT.c.category.in_(settings.quality_categories))
     with store.engine.connect() as connection:
+        total = int(connection.execute(sa.select(sa.func.count()).where(ours)).scalar())
         rows = connection.execute(
             sa.select(FACT.c.case_id, FACT.c.opened_at, FACT.c.category, FACT.c.department, FACT.c.status,
                       FACT.c.upheld)
-            .where(FACT.c.opened_at >= start, FACT.c.opened_at < end, FACT.c.process == COMPLAINT,
-                   FACT.c.category.in_(categories))
-            .order_by(FACT.c.opened_at, FACT.c.case_id)).all()
+            .where(ours).order_by(FACT.c.opened_at, FACT.c.case_id).limit(settings.listed)).all()
     names = rules.complaint.category_labels()
     departments = {d.id: d.name for d in rules.department.departments}
-    return [{"case_id": row.case_id, "received": local(rules, row.opened_at, "%Y-%m-%d"),
-             "category": names.get(row.category, row.category),
-             "content": short(store.state(row.case_id).intake.get("content")),
-             "department": departments.get(row.department, row.department or "-"),
-             "status": "已结案 closed" if row.status == "closed" else "处理中 open",
-             "upheld": {True: "成立 upheld", False: "不成立 not upheld"}.get(row.upheld, "-")}
-            for row in rows]
+    return total, [{"case_id": row.case_id, "received": local(rules, row.opened_at, "%Y-%m-%d"),
+                    "category": names.get(row.category, row.category),
+                    "content": short(store.state(row.case_id).intake.get("content")),
+                    "department": departments.get(row.department, row.department or "-"),
+                    "status": "已结案 closed" if row.status == "closed" else "处理中 open",
+                    "upheld": {True: "成立 upheld", False: "不成立 not upheld"}.get(row.upheld, "-")}
+                   for row in rows]
 
 
 def _add(table: dict[str, dict[str, int]], key: str, outcome: str) -> None:
@@ -148,9 +169,7 @@ def satisfaction_analysis(store: CaseStore, rules: Rules, period: Period) -> Sat
     _, end = period.bounds(rules)
     analysis = SatisfactionAnalysis(period=period, as_of=local(rules, min(clock.now(), end), "%Y-%m-%d %H:%M"))
     answers = _answers(store, rules, period)
-    categories = _categories(store, [callback_of(s).source_case for s, a in answers if callback_of(s).source_case])
-    category_names = rules.complaint.category_labels()
-    triggers = rules.report.satisfaction.triggers
+    categories = _categories(store, answers)
     notes = []
     for state, answer in answers:
         callback = callback_of(state)
@@ -163,16 +182,11 @@ def satisfaction_analysis(store: CaseStore, rules: Rules, period: Period) -> Sat
         if category:
             _add(analysis.by_category, category, answer.outcome)
         _add(analysis.by_agent, answer.by, answer.outcome)
-        if answer.outcome != "satisfied" and answer.note:
+        if _said(answer):
             notes.append(answer.note)
-            analysis.voices.append({
-                "case_id": state.case_id, "at": local(rules, answer.at, "%m-%d"),
-                "trigger": triggers.get(callback.trigger, callback.trigger),
-                "category": category_names.get(category, "-") if category else "-",
-                "outcome": rules.callback.labels.outcomes.get(answer.outcome, answer.outcome),
-                "note": short(answer.note), "by": staff_name(rules, answer.by)})
+            analysis.voices.append(_voice(rules, state, answer, category))
     analysis.themes = themes_of(rules, notes)
-    analysis.quality = _quality(store, rules, period)
+    analysis.quality_total, analysis.quality = _quality(store, rules, period)
     before = Counter(a.outcome for _, a in _answers(store, rules, period.before()) if a is not None)
     analysis.previous = {"from": period.before().first.isoformat(), "to": period.before().last.isoformat(),
                          "answered": sum(before.values()), "satisfied": before.get("satisfied", 0),

@@ -69,6 +69,13 @@ def month_before(day: date) -> Period:
     return Period(last.replace(day=1), last)
 
 
+def month_of(text: str) -> Period:
+    """``YYYY-MM`` as the period of that calendar month; ValueError when it is not one."""
+    first = date.fromisoformat(f"{text}-01")
+    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+    return Period(first, date.fromordinal(following.toordinal() - 1))
+
+
 def week_before(day: date) -> Period:
     monday = day - timedelta(days=day.weekday()) - timedelta(days=7)
     return Period(monday, monday + timedelta(days=6))

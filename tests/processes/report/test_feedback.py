@@ -19,7 +19,7 @@ from kefu.escalation.mail import Attachment
 from kefu.processes.complaint import decisions as complaints
 from kefu.processes.report import decisions as reports
 from kefu.processes.report import feedback
-from kefu.processes.report.satisfaction import month_of
+from kefu.processes.report.statistics import month_of
 from models.complaint import ContactRegistration
 from models.outbox import OutboxMessage
 from models.records import CaseEvent

@@ -21,7 +21,7 @@ from kefu.processes.callback import decisions as callbacks
 from kefu.processes.complaint import decisions as complaints
 from kefu.processes.report import decisions as reports
 from kefu.processes.report import satisfaction
-from kefu.processes.report.satisfaction import month_of
+from kefu.processes.report.statistics import month_of
 from models.callback import CallAttemptInput, CallbackCustomer
 from models.complaint import ContactRegistration
 from models.outbox import OutboxMessage
