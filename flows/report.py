@@ -1,19 +1,21 @@
-"""P8 Reports and supervision 报表与督导 — one flow run per report a person signs off (PROCESSES.md
-P8; seed 002 §4 (7) 总结评价: 由客服主管填写《顾客投诉分类统计表》，并做数据分析统计，提出改善对策,
-paraphrase).
+"""P8 Reports and supervision 报表与督导 — one flow run per report a person signs off or writes up
+(PROCESSES.md P8; seed 002 §4 (7) 总结评价: 由客服主管填写《顾客投诉分类统计表》，并做数据分析统计，提出
+改善对策, paraphrase; 第五條 (4) 負責做好工作日志、周報、月報).
 
-1. kefu compiles the period's figures from the record, writes the workbook, the chart and the
-   Markdown, and mails them to the roles report.yaml names — one transaction with the record of
-   what it compiled, so a retried run never mails twice.
+1. kefu compiles the period's figures from the record, writes the workbook (and the chart) and the
+   Markdown, and mails them — the statistics to the roles report.yaml names, a work log to its
+   agent — one transaction with the record of what it compiled, so a retried run never mails twice.
 2. The report appears in the dashboard as an artifact (the run's, and the latest under its key).
-3. The supervisor analyses the figures and proposes measures (the sign-off form, with the report
-   above it), before the deadline of sla.yaml; an unsigned report climbs the ladder.
+3. A person completes it before the deadline of sla.yaml (the form, with the report above it): the
+   supervisor analyses the statistics and proposes measures; the agent writes up their own work
+   log, which then goes to the supervisors. An unfinished report climbs the ladder.
+4. The completed report replaces it in the dashboard.
 The run is safe to start again at any moment: each step asks the report's record first.
 """
 
 # No ``from __future__ import annotations`` here: Prefect builds the parameters' model from the
 # real annotations (``date``), which a string annotation leaves undefined in its namespace.
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prefect import flow
@@ -24,11 +26,12 @@ from flows.waiting import decision_of, read_case
 from kefu import runtime
 from kefu.core import clock
 from kefu.processes.report.statistics import Period, month_before, month_of, week_before
-from models.report import SIGN_OFF, SIGNED_OFF_OUTCOME, report_of
+from models.report import AWAITS, OUTCOMES, report_of
 from tasks.report import (
     compile_complaint_statistics,
     compile_report,
     open_complaint_statistics,
+    open_work_logs,
     report_markdown,
     send_daily_digest,
     send_monthly_feedback,
@@ -44,22 +47,25 @@ def _artifact_key(case_id: str) -> str:
 
 @flow(name="report", log_prints=True, on_completion=[case_finished])
 async def report(case_id: str) -> str:
-    """Compile one report, publish it, and wait for the supervisor's sign-off."""
+    """Compile one report, publish it, and wait for the person who completes it."""
     case = read_case(case_id)
-    if case.status == "closed":
-        return SIGNED_OFF_OUTCOME  # a run started again after the end has nothing left to do
-    # 1. Compiled from the record and mailed (once).
-    if report_of(case).figures is None:
-        case = compile_report(case_id)
-    # 2. In the dashboard, where ops look.
+    kind = report_of(case).report
+    # A suspended run resumes from the top: once the person has completed the report (which closes
+    # it), only its last step is left.
+    if case.status != "closed":
+        # 1. Compiled from the record and mailed (once).
+        if report_of(case).figures is None:
+            case = compile_report(case_id)
+        # 2. In the dashboard, where ops look.
+        await acreate_markdown_artifact(key=_artifact_key(case_id), markdown=report_markdown(case),
+                                       description=f"{case.intake['name']} ({case_id})")
+        # 3. The supervisor's analysis and measures, or the agent's own part of their work log.
+        await decision_of(case_id, AWAITS[kind])
+        case = read_case(case_id)
+    # 4. The report as completed, in the dashboard.
     await acreate_markdown_artifact(key=_artifact_key(case_id), markdown=report_markdown(case),
-                                   description=f"{case.intake['name']} ({case_id})")
-    # 3. The supervisor's analysis and measures.
-    await decision_of(case_id, SIGN_OFF)
-    case = read_case(case_id)
-    await acreate_markdown_artifact(key=_artifact_key(case_id), markdown=report_markdown(case),
-                                   description=f"{case.intake['name']} ({case_id}), signed off")
-    return SIGNED_OFF_OUTCOME
+                                   description=f"{case.intake['name']} ({case_id}), {OUTCOMES[kind].replace('_', ' ')}")
+    return OUTCOMES[kind]
 
 
 @flow(name="complaint-statistics", log_prints=True)
@@ -140,3 +146,19 @@ def monthly_feedback(month: str | None = None) -> str:
     create_markdown_artifact(key="monthly-feedback", markdown=text,
                              description=f"每月信息反馈 Monthly feedback {period.first} – {period.last}")
     return text
+
+
+@flow(name="weekly-work-logs", log_prints=True)
+def weekly_work_logs(first: date | None = None) -> list[str]:
+    """Every Monday: each agent's work log of the week before (or of the week from ``first``), one
+    report case each, for them to write up (report.yaml work_log)."""
+    period = week_before(_today()) if first is None else Period(first, first + timedelta(days=6))
+    return open_work_logs("week", period.first, period.last)
+
+
+@flow(name="monthly-work-logs", log_prints=True)
+def monthly_work_logs(month: str | None = None) -> list[str]:
+    """On the 1st: each agent's work log of ``month`` (YYYY-MM; by default the month before today),
+    one report case each, for them to write up (report.yaml work_log)."""
+    period = _month(month)
+    return open_work_logs("month", period.first, period.last)

@@ -75,7 +75,7 @@ def main(limit: int = 16) -> None:
         # above) instead of a ``python -m prefect.engine`` subprocess that imports and loads
         # everything again; the deployment on the server is the same.
         runner.add_flow(flow, name=deployment.name, tags=list(deployment.tags), interval=deployment.interval,
-                        schedules=[Cron(*deployment.schedule(rules))] if deployment.schedule else None)
+                        schedules=[Cron(*timed)] if (timed := deployment.timed(rules)) else None)
     from kefu.executor import watch as kefu_watch
 
     # A sweep run only when something is due; a case whose run crashed runs again.

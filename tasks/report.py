@@ -16,7 +16,7 @@ from kefu.processes.report.morning import markdown as morning_markdown
 from kefu.processes.report.statistics import Period, compile_statistics
 from kefu.settings import get_settings
 from models.case import CaseState
-from models.report import report_of
+from models.report import SIGN_OFF, WORK_LOG, report_of
 from tasks import step
 
 
@@ -36,16 +36,26 @@ def compile_report(case_id: str) -> CaseState:
     report.yaml names (in the transaction that records what was compiled)."""
     store, settings = runtime.store(), get_settings()
     state = store.state(case_id)
-    state, _ = reports.compile_report(store, runtime.rules(), case_id, settings.resolved_reports_dir / case_id,
-                                      run_url=run_page(settings.dashboard_url, state.flow_run_id))
-    return state
+    return reports.compile_report(store, runtime.rules(), case_id, settings.resolved_reports_dir / case_id,
+                                  run_url=run_page(settings.dashboard_url, state.flow_run_id))
 
 
 def report_markdown(case: CaseState) -> str:
     """The compiled report as Markdown, from the figures on its record (the dashboard's artifact)."""
-    report = report_of(case)
-    sign_off = case.decision("sign-off")
-    return documents.markdown(runtime.rules(), reports.statistics_from(report.figures or {}), sign_off)  # type: ignore[arg-type]
+    rules, report = runtime.rules(), report_of(case)
+    if report.report == WORK_LOG:
+        return reports.work_log_markdown(rules, case)
+    return documents.markdown(rules, reports.statistics_from(report.figures or {}), case.decision(SIGN_OFF))  # type: ignore[arg-type]
+
+
+@step(name="open-work-logs")
+def open_work_logs(cadence: str, first: date, last: date) -> list[str]:
+    """Open each agent's work log of the period (one per agent and period) and start their runs."""
+    opened = reports.open_work_logs(runtime.store(), runtime.rules(), cadence, Period(first, last))
+    for state in opened:
+        if state.flow_run_id is None:
+            orchestration.start_run(state)
+    return [state.case_id for state in opened]
 
 
 @step(name="compile-complaint-statistics", timeout_seconds=600)

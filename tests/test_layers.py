@@ -41,7 +41,7 @@ def test_prefect_yaml_deploys_what_the_runner_serves():
     shipped = {d["name"]: (d["entrypoint"], tuple(d.get("tags", [])),
                            next(((s["cron"], s.get("timezone")) for s in d.get("schedules", []) if "cron" in s), None),
                            next((s.get("interval") for s in d.get("schedules", [])), None)) for d in declared}
-    served = {d.name: (d.flow, d.tags, d.schedule(rules) if d.schedule else None, d.interval) for d in DEPLOYMENTS}
+    served = {d.name: (d.flow, d.tags, d.timed(rules), d.interval) for d in DEPLOYMENTS}
     assert shipped == served
 
 

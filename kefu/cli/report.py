@@ -1,6 +1,7 @@
 """``kefu report …`` (P8 报表与督导): 《顾客投诉分类统计表》 for any period, the period's report
-case to sign off, and the sign-off; the daily registers (morning screen, digest, order ledger)
-(``kefu report callbacks`` lives with the callbacks)."""
+case to sign off, and the sign-off; the daily registers (morning screen, digest, order ledger), the
+monthly analyses, an agent's work log and its write-up (``kefu report callbacks`` lives with the
+callbacks)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from kefu.processes.report import decisions as reports
 from kefu.processes.report import documents
 from kefu.processes.report.statistics import Period, compile_statistics, month_before, month_of
 from kefu.settings import get_settings
-from models.report import SIGN_OFF
+from models.report import SIGN_OFF, WRITE_UP
 
-report_app = typer.Typer(no_args_is_help=True, help="Reports 报表: complaint statistics, callback summaries, sign-offs.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports 报表: complaint statistics, registers, work logs, sign-offs.")
 
 FromOpt = typer.Option(..., "--from", help="First day (YYYY-MM-DD, the department's zone).")
 ToOpt = typer.Option(..., "--to", help="Last day, inclusive.")
@@ -195,3 +196,56 @@ def report_sign_off(
 ) -> None:
     """Sign off a report: the supervisor's analysis and proposed measures; the report closes."""
     decide(case_id, SIGN_OFF, {"analysis": analysis, "measures": measure, "by": by}, as_json)
+
+
+@report_app.command("work-log")
+@command
+def report_work_log(
+    agent: str = typer.Option(..., "--agent", help="Whose work log (a staff id, see `kefu staff`)."),
+    week: Optional[str] = typer.Option(None, "--week", help="The week starting on this Monday (YYYY-MM-DD)."),
+    month: Optional[str] = typer.Option(None, "--month", help="The month (YYYY-MM) instead of a week."),
+    out: Optional[Path] = OutOpt, as_json: bool = JsonOpt,
+) -> None:
+    """An agent's work log 工作日志 as kefu compiles it (default: the week before this one): every
+    contact, call, order and chase they recorded, each day's count, the deadlines missed on their
+    cases and what is open with them. The Monday and monthly schedules open it for them to write up."""
+    from datetime import timedelta
+
+    from kefu.core import clock
+    from kefu.processes.report import work_log
+    from kefu.processes.report.statistics import week_before
+
+    rules = runtime.rules()
+    if rules.staff_member(agent) is None:
+        raise BadInput("agent", f"{agent!r} is not on the staff list", "use an id from `kefu staff`")
+    if week is not None and month is not None:
+        raise BadInput("week", "give --week or --month, not both", "drop one of them")
+    if month is not None:
+        cadence, period = "month", _month(month)
+    elif week is not None:
+        monday = parse_day(week, "week")
+        if monday.weekday() != 0:
+            raise BadInput("week", f"{week} is a {monday:%A}, not a Monday", "give the Monday the week starts on")
+        cadence, period = "week", Period(monday, monday + timedelta(days=6))
+    else:
+        cadence, period = "week", week_before(clock.now().astimezone(rules.department.department.zone).date())
+    if cadence not in rules.report.work_log.cadences:
+        raise BadInput(cadence, f"the department keeps no {cadence}ly work log (config report.yaml work_log.cadences)",
+                       f"use one of {', '.join('--' + c for c in rules.report.work_log.cadences)}")
+    log = work_log.work_log(runtime.store(), rules, agent, cadence, period)
+    _register(as_json, log.figures(rules.report.work_log.listed), work_log.markdown(rules, log), out,
+              f"work-log-{agent}-{period.first}-{period.last}", work_log.sheets(rules, log))
+
+
+@report_app.command("write-up")
+@command
+def report_write_up(
+    case_id: str = typer.Argument(..., help="Your work log case (R-…)."),
+    summary: str = typer.Option(..., "--summary", help="What the period was like (工作总结)."),
+    special: list[str] = typer.Option([], "--special", help="A special customer situation (特殊客户状况); repeat for more."),
+    plans: str = typer.Option("", "--plans", help="Your plan for the next period (下期计划)."),
+    by: Optional[str] = ByOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Write up your work log: your summary, the special customer situations and your plan; it goes
+    to the supervisors and closes."""
+    decide(case_id, WRITE_UP, {"summary": summary, "special": special, "plans": plans, "by": by}, as_json)

@@ -64,15 +64,19 @@ class HumanStep:
 class Deployment:
     """A Prefect deployment: ``flow`` is its entrypoint as prefect.yaml writes it
     (``flows/complaint.py:complaint``); a schedule makes it run by itself: ``schedule`` gives
-    (cron, IANA zone) from the rules (a time of day is an "our choice" of config), or every
-    ``interval`` seconds. The runner (flows/serve.py) and prefect.yaml deploy the same."""
+    (cron, IANA zone) from the rules (a time of day is an "our choice" of config; None: not on
+    a schedule under these rules), or every ``interval`` seconds. The runner (flows/serve.py) and prefect.yaml deploy the same."""
 
     name: str
     flow: str
     description: str
     tags: tuple[str, ...] = ()  # a process's deployments get its tag (kefu.processes.deployments)
-    schedule: Callable[["Rules"], tuple[str, str]] | None = None
+    schedule: Callable[["Rules"], tuple[str, str] | None] | None = None
     interval: int | None = None
+
+    def timed(self, rules: "Rules") -> tuple[str, str] | None:
+        """(cron, zone) under ``rules``, or None."""
+        return self.schedule(rules) if self.schedule else None
 
     @property
     def module(self) -> str:

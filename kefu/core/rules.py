@@ -300,7 +300,10 @@ def upgrade_older_folder(directory: Path) -> None:
     became processes with files of their own. 4 Dec 2026: report.yaml gained the daily digest and
     the order ledger, the monthly satisfaction analysis and feedback (as shipped, with their
     templates), and
-    department.yaml the store manager (店长) the digest goes to. None changes what an older case's replay recomputes."""
+    department.yaml the store manager (店长) the digest goes to; 5 Dec 2026: report.yaml gained the
+    agents' work logs (with the write-up's SLA policy and labels) and the inquiries the statistics'
+    conversion rate counts. None changes what an older case's
+    replay recomputes."""
     from kefu.settings import REPO_ROOT
 
     shipped = REPO_ROOT / "config"
@@ -343,13 +346,17 @@ def _add_daily_registers(directory: Path, shipped: Path, report_added: bool) -> 
     if not isinstance(report, dict):
         return
     today = _read_yaml(shipped / "report.yaml")
+    statistics = report.get("complaint_statistics")
+    if isinstance(statistics, dict) and "inquiries" not in statistics:
+        statistics["inquiries"] = today["complaint_statistics"]["inquiries"]
+        _write_yaml(directory / "report.yaml", report)
     added = [s for s in today if isinstance(today[s], dict) and (report_added or s not in report)]
     if not added:
         return
     # The roles and complaint categories the older folder has (its complaint.yaml may have none).
     have = {"recipients": {*department.get("roles", []), *department.get("functions", [])},
             "quality_categories": {c["id"] for c in (_read_yaml(directory / "complaint.yaml") or {}).get("categories", [])}}
-    have["sign_off"] = have["recipients"]
+    have["sign_off"] = have["roles"] = have["recipients"]
     for section in added:
         report[section] = {**today[section], **{key: [v for v in today[section][key] if v in have[key]]
                                                 for key in have if key in today[section]}}
@@ -357,6 +364,18 @@ def _add_daily_registers(directory: Path, shipped: Path, report_added: bool) -> 
     for template in (shipped / "templates" / "report").iterdir():
         if not (directory / "templates" / "report" / template.name).exists():
             shutil.copy(template, directory / "templates" / "report" / template.name)
+    if "work_log" in added:
+        _add_steps(directory, shipped, "report", ("work_log", "write-up"))
+
+
+def _add_steps(directory: Path, shipped: Path, process: str, labelled: tuple[str, ...]) -> None:
+    """The SLA policies of ``process``'s steps an older sla.yaml has none for, as shipped, and the
+    Chinese labels of ``labelled``."""
+    sla, today = _read_yaml(directory / "sla.yaml"), _read_yaml(shipped / "sla.yaml")
+    held = {p.get("step") for p in sla["policies"] if p.get("process") == process}
+    sla["policies"] += [p for p in today["policies"] if p.get("process") == process and p.get("step") not in held]
+    _write_yaml(directory / "sla.yaml", sla)
+    _add_labels(directory, shipped, labelled)
 
 
 def _add_process(directory: Path, shipped: Path, process: str, labelled: tuple[str, ...]) -> None:
@@ -369,6 +388,12 @@ def _add_process(directory: Path, shipped: Path, process: str, labelled: tuple[s
     if "sources" in sla:
         sla["sources"][process] = today["sources"][process]
     _write_yaml(directory / "sla.yaml", sla)
+    _add_labels(directory, shipped, labelled)
+
+
+def _add_labels(directory: Path, shipped: Path, labelled: tuple[str, ...]) -> None:
+    """The Chinese labels of ``labelled`` (process, kind and step names) as shipped, into an older
+    department.yaml that has labels."""
     department, labels = _read_yaml(directory / "department.yaml"), _read_yaml(shipped / "department.yaml")["labels"]
     if isinstance(department.get("labels"), dict):
         for category in ("processes", "kinds", "steps"):

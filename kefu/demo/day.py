@@ -95,6 +95,7 @@ def run(as_json: bool) -> None:
                    "problems": problems, "escalations": escalations, "callbacks": called_back, "customers": archive,
                    "orders": order.run(say, problems), "customer_messages": _customer_messages(),
                    "statistics": report.run(say, executor, problems, today), "registers": report.registers(say, today),
+                   "work_log": report.work_log(say, executor, problems, today),
                    "morning": report.morning(say),
                    "audit": _audit(say, problems),
                    # Issued for whoever tries the dashboard's forms after the demo (shown once, here).

@@ -3,7 +3,7 @@ month so far — opened as the monthly schedule opens it, compiled from the day'
 mailed to the supervisors and the manager (chart inline, workbook attached), then signed off with
 the supervisor's analysis and measures; the day's registers (the store manager's digest, the order
 ledger), the month's satisfaction analysis for the general manager and its feedback for the
-departments concerned; and tomorrow's morning
+departments concerned; an agent's work log of the week, written up by her; and tomorrow's morning
 screen, the 8:00 stand-up's agenda."""
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from kefu.executor import prefect_env, service
 from kefu.processes.report import decisions as reports
 from kefu.processes.report.statistics import Period
 from kefu.settings import get_settings
-from models.report import SIGN_OFF, report_of
+from models.report import SIGN_OFF, WRITE_UP, report_of
 
 SUPERVISOR = "chen.jing"
+AGENT = "li.na"
 WAIT_S = 120.0
 
 
@@ -36,6 +37,24 @@ def _until(executor: Any, case_id: str, done: Callable[[Any, tuple[str | None, s
     return False
 
 
+def _reached(executor: Any, problems: list[str], state: Any, step: str) -> bool:
+    """Start the report's run and wait until it waits at ``step``; a problem when it does not."""
+    note = service.start(state)
+    if _until(executor, state.case_id, lambda s, run: run[0] == "PAUSED" and run[1].startswith(f"{step}-")):
+        return True
+    problems.append(f"{state.case_id}: the report's run did not reach its {step} in {WAIT_S:.0f} s "
+                    f"(flow run {note}); see `kefu case show {state.case_id}`")
+    return False
+
+
+def _complete(executor: Any, problems: list[str], case_id: str, step: str, data: dict[str, Any]) -> Any:
+    """``data["by"]`` completes the report's ``step`` (signed in as themself); its run completes."""
+    decided, woke = service.decide(case_id, step, data, signed_in(data["by"]))
+    if not _until(executor, case_id, lambda s, run: s.status == "closed" and run[0] == "COMPLETED"):
+        problems.append(f"{case_id}: {step} done, but its run did not complete in {WAIT_S:.0f} s ({woke})")
+    return decided
+
+
 def run(say: Callable[[str], None], executor: Any, problems: list[str], day: date) -> dict[str, Any]:
     """The statistics from the first of ``day``'s month (the demo's day) to today on the business
     clock, which the escalation scene ran days ahead."""
@@ -44,10 +63,7 @@ def run(say: Callable[[str], None], executor: Any, problems: list[str], day: dat
     period = Period(day.replace(day=1), today)
     say(f"\nThe supervisor's statistics 顾客投诉分类统计表 — {period.first} to {period.last} (config/report.yaml):")
     state = reports.open_statistics(store, rules, period)
-    note = service.start(state)
-    if not _until(executor, state.case_id, lambda s, run: run[0] == "PAUSED" and run[1].startswith(f"{SIGN_OFF}-")):
-        problems.append(f"{state.case_id}: the report's run did not reach its sign-off in {WAIT_S:.0f} s "
-                        f"(flow run {note}); see `kefu case show {state.case_id}`")
+    if not _reached(executor, problems, state, SIGN_OFF):
         return {"case_id": state.case_id}
     compiled = report_of(store.state(state.case_id))
     figures = compiled.figures or {}
@@ -61,11 +77,8 @@ def run(say: Callable[[str], None], executor: Any, problems: list[str], day: dat
     lead = rules.complaint.category(ranked[0][0]) if ranked else None
     analysis = (f"本期投诉 {figures['complaints']} 件，以{lead.name}为主 / {figures['complaints']} complaints, "
                 f"mostly {lead.name_en.lower()}") if lead else "本期无投诉 / no complaints this period"
-    decided, woke = service.decide(state.case_id, SIGN_OFF, {"analysis": analysis, "measures": [
-        "易碎品双层缓冲包装抽检 / spot-check double cushioning of fragile goods"], "by": SUPERVISOR},
-        signed_in(SUPERVISOR))
-    if not _until(executor, state.case_id, lambda s, run: s.status == "closed" and run[0] == "COMPLETED"):
-        problems.append(f"{state.case_id}: signed off, but its run did not complete in {WAIT_S:.0f} s ({woke})")
+    decided = _complete(executor, problems, state.case_id, SIGN_OFF, {"analysis": analysis, "measures": [
+        "易碎品双层缓冲包装抽检 / spot-check double cushioning of fragile goods"], "by": SUPERVISOR})
     say(f"  {state.case_id}  signed off by {SUPERVISOR}: {analysis}")
     mail.deliver_due(store.engine, prefect_env.mail_transport())
     return {"case_id": state.case_id, "period": [period.first.isoformat(), period.last.isoformat()],
@@ -116,3 +129,28 @@ def registers(say: Callable[[str], None], day: date) -> dict[str, Any]:
         f"{len(feedback.opinions)} opinions on callbacks")
     return {"digest": digest.figures(), "ledger": ledger.figures(), "satisfaction": analysis.figures(),
             "feedback": feedback.figures()}
+
+
+def work_log(say: Callable[[str], None], executor: Any, problems: list[str], day: date) -> dict[str, Any]:
+    """li.na's work log of the demo's week (Monday to Sunday), as Monday's schedule opens it for the
+    week before: compiled from what she recorded by its run and mailed to her; she writes it up and
+    it goes to the supervisors."""
+    store, rules = runtime.store(), runtime.rules()
+    monday = day - timedelta(days=day.weekday())
+    state = reports.open_work_log(store, rules, AGENT, "week", Period(monday, monday + timedelta(days=6)))
+    say(f"\n{AGENT}'s work log 工作日志 — {monday} to {monday + timedelta(days=6)} (config/report.yaml work_log):")
+    if not _reached(executor, problems, state, WRITE_UP):
+        return {"case_id": state.case_id}
+    figures = report_of(store.state(state.case_id)).figures or {}
+    say(f"  {state.case_id}  compiled by its run: {figures['entries_total']} entries on {figures['cases']} cases "
+        f"({', '.join(f'{what} {n}' for what, n in figures['done'].items()) or '-'}), "
+        f"{figures['breaches_total']} deadlines missed on her cases; mailed to her")
+    summary = f"本周记录 {figures['entries_total']} 条 / {figures['entries_total']} entries this week"
+    decided = _complete(executor, problems, state.case_id, WRITE_UP, {
+        "summary": summary, "special": ["张三快递送错，已换货并回访 / 张三's parcel went astray: replaced, called back"],
+        "plans": "跟进在办订单 / follow up the open orders", "by": AGENT})
+    mail.deliver_due(store.engine, prefect_env.mail_transport())
+    say(f"  {state.case_id}  written up by {AGENT} and sent to the supervisors")
+    return {"case_id": state.case_id, "figures": {k: figures[k] for k in ("entries_total", "cases", "done",
+                                                                          "breaches_total")},
+            "status": decided.status}

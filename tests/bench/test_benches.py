@@ -37,6 +37,11 @@ def test_the_report_bench_runs():
     assert "November (one month)" in out and "the whole year" in out
 
 
+def test_the_registers_bench_runs():
+    out = bench("bench/registers_bench.py", "--complaints", "3", "--questions", "1", "--orders", "2")
+    assert "order ledger (30 Nov)" in out and "work log, the month" in out
+
+
 @pytest.mark.postgres
 def test_the_order_bench_runs_on_both_databases():
     out = bench("bench/order_bench.py", "--orders", "2", "--backend", "both")

@@ -152,3 +152,23 @@ def test_a_folder_that_cannot_be_written_is_refused_naming_the_field(tmp_path):
     blocked.write_text("not a folder")
     done = invoke(["report", "digest", "--on", "2026-11-23", "--out", str(blocked / "reports"), "--json"])
     assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == "out"
+
+
+def test_an_agents_work_log_of_a_week_counts_what_they_recorded(tmp_path):
+    """Seed 002 第五條 (4): 負責做好工作日志、周報、月報 — kefu's part, from the record."""
+    ok(["order", "new", "--buyer", "刘贺", "--phone", "13812345678", "--agent", "li.na", "--item", "墙纸",
+        "--ship-by", "2026-11-26", "--deliver-by", "2026-11-28", "--delivery", "自提"])
+    log = ok(["report", "work-log", "--agent", "li.na", "--week", "2026-11-23", "--out", str(tmp_path)])
+    assert (log["first"], log["last"], log["cadence"]) == ("2026-11-23", "2026-11-29", "week")
+    assert log["done"] == {"新订单 new orders": 1} and log["open"] == {"order": 1}
+    assert load_workbook(log["files"]["xlsx"]).sheetnames[0] == "工作日志 Log"
+    month = ok(["report", "work-log", "--agent", "li.na", "--month", "2026-11"])
+    assert (month["first"], month["last"], month["entries_total"]) == ("2026-11-01", "2026-11-30", 1)
+
+
+@pytest.mark.parametrize("args, field", [(["--agent", "nobody"], "agent"),
+                                         (["--agent", "li.na", "--week", "2026-11-24"], "week"),
+                                         (["--agent", "li.na", "--week", "2026-11-23", "--month", "2026-11"], "week")])
+def test_a_work_log_of_an_unknown_agent_or_a_week_not_starting_on_monday_is_refused(args, field):
+    done = invoke(["report", "work-log", *args, "--json"])
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["field"] == field

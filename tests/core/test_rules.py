@@ -420,3 +420,28 @@ def test_an_older_folder_gains_the_daily_registers_and_the_store_manager_as_ship
     assert rules.report.daily_digest.recipients == ["store_manager", "manager"]
     assert rules.report.order_ledger.at == "17:45" and rules.label("roles", "store_manager") == "店长"
     assert rules.report.satisfaction.recipients == ["gm", "manager"]
+
+
+def test_an_older_folder_gains_the_work_logs_with_their_policy_and_labels_as_shipped(config_copy):
+    """A snapshot written before the agents' work logs (5 Dec 2026) loads again: its report.yaml
+    gains work_log and the statistics' inquiries, its sla.yaml the write-up's policy, its labels the
+    new step and kind."""
+    import yaml
+
+    from kefu.core.rules import upgrade_older_folder
+
+    report = yaml.safe_load((config_copy / "report.yaml").read_text(encoding="utf-8"))
+    del report["work_log"], report["complaint_statistics"]["inquiries"]
+    (config_copy / "report.yaml").write_text(yaml.safe_dump(report, allow_unicode=True), encoding="utf-8")
+    for template in (config_copy / "templates" / "report").glob("work_log*"):
+        template.unlink()
+    edit(config_copy, "sla.yaml", "  - {process: report, step: write-up, allow: 8 working hours}\n", "")
+    edit(config_copy, "department.yaml", "    write-up: 填写工作日志\n", "")
+    edit(config_copy, "department.yaml", ", work_log: 工作日志}", "}")
+    assert "report.yaml" in str(refused(config_copy))
+    upgrade_older_folder(config_copy)
+    rules = load_rules(config_copy)
+    assert rules.report.work_log.roles == ["agent"] and rules.report.work_log.recipients == ["supervisor"]
+    assert rules.label("steps", "write-up") == "填写工作日志" and rules.label("kinds", "work_log") == "工作日志"
+    assert any(p.process == "report" and p.step == "write-up" for p in rules.sla.policies)
+    assert rules.report.complaint_statistics.inquiries == ["consultation"]

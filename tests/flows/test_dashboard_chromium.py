@@ -241,3 +241,50 @@ def test_the_complaint_statistics_are_an_artifact_ops_open_in_the_dashboard(kefu
         page.screenshot(path=str(Path(SCREENSHOTS) / "complaint-statistics-artifact.png"), full_page=True)
     kefu.ok("report", "sign-off", opened["case_id"], "--analysis", "物流为主 / mostly logistics", "--by", "chen.jing")
     kefu.wait_until_waiting(opened["case_id"], None)
+
+
+def _run_deployment(client, name: str, parameters: dict, timeout: float = 120) -> None:
+    """A run of deployment ``name`` (flow and deployment share it), as its schedule starts one."""
+    import time
+
+    deployment = client.read_deployment_by_name(f"{name}/{name}")
+    run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+    deadline = time.monotonic() + timeout
+    while not (state := client.read_flow_run(run.id).state) or not state.is_final():
+        assert time.monotonic() < deadline, f"{name}'s run is still {state.name if state else 'pending'}"
+        time.sleep(0.5)
+    assert state.is_completed(), f"{name}'s run ended {state.name}: {state.message}"
+
+
+def test_the_registers_and_a_work_log_are_artifacts_ops_open_in_the_dashboard(kefu, browser_page):
+    """P8 (issue 15): the morning screen, the daily digest and an agent's work log, each run from its
+    deployment as its schedule runs it, are dashboard artifacts ops open in the browser, zh-CN first."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    kefu.open("送货上门时把墙纸弄破了", "--kind", "complaint", name="吴昊")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    monday = today - timedelta(days=today.weekday())
+    with kefu.client() as client:
+        for name, parameters in (("morning-screen", {}), ("daily-digest", {}),
+                                 ("weekly-work-logs", {"first": monday.isoformat()})):
+            _run_deployment(client, name, parameters)
+    logs = [c for c in kefu.ok("case", "list") if c["kind"] == "work_log"
+            and "李娜" in c["customer"] and monday.isoformat() in c["customer"]]
+    assert logs, "no work log for li.na this week"
+    kefu.wait_until_waiting(logs[0]["case_id"], "write-up", timeout=120)
+    page = browser_page
+    for key, words in (("morning-screen", ["晨会议程", "Morning"]), ("daily-digest", ["每日投诉意见汇总", "吴昊"]),
+                       ("report-" + logs[0]["case_id"].lower(), ["工作日志", "李娜", "受理来电来访 contacts taken"])):
+        with kefu.client() as client:
+            artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        assert artifacts, f"no artifact {key}"
+        page.goto(f"http://127.0.0.1:{kefu.port}/artifacts/artifact/{artifacts[0].id}", wait_until="domcontentloaded")
+        page.get_by_text(words[0]).first.wait_for(timeout=30_000)
+        shown = page.inner_text("body")
+        assert all(word in shown for word in words), (key, shown[:500])
+        if SCREENSHOTS:
+            name = "work-log" if key.startswith("report-") else key
+            page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}-artifact.png"), full_page=True)

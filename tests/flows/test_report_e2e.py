@@ -5,11 +5,13 @@ mails it — chart inline, workbook attached — to the supervisors and the mana
 it off on the CLI and the run completes. The schedule itself is deployed as report.yaml times it.
 Then the day's registers run from their deployments, as their evening schedules start them: the
 daily digest reaches the store manager and the order ledger the agents, each with its workbook,
-and both are artifacts in the dashboard."""
+and both are artifacts in the dashboard; the month's analyses follow, and the week's work logs:
+each agent's mailed to them, li.na's written up by her alone and sent on to the supervisors."""
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -137,3 +139,32 @@ def test_the_reports_are_compiled_on_their_deployments_mailed_published_and_the_
         [artifact] = httpx.post(f"{d.api}/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}}, "limit": 1},
                                 timeout=10).json()
         assert text in artifact["data"]
+
+    # This week's work logs, from their deployment as Monday's schedule starts it (this week's, so
+    # that today's order is in li.na's): one report case per agent, each mailed to its agent with
+    # the workbook; li.na writes hers up on the CLI and it goes to the supervisors.
+    smtp.received.clear()
+    monday = today - timedelta(days=today.weekday())
+    run_deployment(d, "weekly-work-logs", "30 7 * * 1", {"first": monday.isoformat()})
+    agents = {"li.na@kefu.example", "wang.fang@kefu.example", "zhang.wei@kefu.example", "liu.yang@kefu.example"}
+    until("the work logs' e-mails", lambda: len(smtp.received) >= 4, 120)
+    assert {to for _, rcpt, _ in smtp.received for to in rcpt} == agents
+    mine = next(m for _, rcpt, m in smtp.received if rcpt == ["li.na@kefu.example"])
+    log_id = re.search(r"R-\d{8}-\d{4}", mine["Subject"]).group(0)
+    assert "工作日志" in mine["Subject"] and f"kefu report write-up {log_id}" in mine.get_body(("plain",)).get_content()
+    [workbook] = list(mine.iter_attachments())
+    entries = load_workbook(io.BytesIO(workbook.get_content()))["工作日志 Log"]
+    assert any("新订单" in str(row[2]) for row in entries.iter_rows(min_row=2, values_only=True))
+    log_run = d.wait_until_waiting_at(d.kefu("case", "show", log_id)["flow_run_id"], "write-up", 120)
+    refused = d.kefu_process("report", "write-up", log_id, "--summary", "代写", by="chen.jing")
+    assert refused.returncode == 2 and "li.na" in refused.stdout + refused.stderr
+    smtp.received.clear()
+    written = d.kefu("report", "write-up", log_id, "--summary", "本周新订单一笔", "--special", "刘贺要求自提改送货")
+    assert written["status"] == "closed"
+    until("the written-up log's e-mails", lambda: len(smtp.received) >= 2, 90)
+    assert {to for _, rcpt, _ in smtp.received for to in rcpt} == {"chen.jing@kefu.example", "zhao.lei@kefu.example"}
+    assert "刘贺要求自提改送货" in smtp.received[0][2].get_body(("plain",)).get_content()
+    until("the work log's run", lambda: (d.flow_run(log_run["id"]).get("state") or {}).get("type") == "COMPLETED", 60)
+    versions = httpx.post(f"{d.api}/artifacts/filter", json={"artifacts": {"key": {"any_": [
+        "report-" + log_id.lower()]}}}, timeout=10).json()
+    assert "刘贺要求自提改送货" in max(versions, key=lambda a: a["created"])["data"]

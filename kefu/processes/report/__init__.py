@@ -1,5 +1,5 @@
-"""P8 reports and supervision 报表与督导 (PROCESSES.md P8; seed 002 §4 (7) 总结评价): the reports a
-person signs off, one case per period."""
+"""P8 reports and supervision 报表与督导 (PROCESSES.md P8; seed 002 §4 (7) 总结评价, 第五條 (4)): the
+reports a person signs off or writes up, one case per period (and agent)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from kefu.processes.report.rules import (
     monthly_schedule,
     report_problems,
     statistics_schedule,
+    work_log_schedule,
 )
-from models.report import COMPILE, PROCESS, SIGN_OFF, SignOffInput
+from models.report import COMPILE, PROCESS, SIGN_OFF, WRITE_UP, SignOffInput, WriteUpInput
 
 REPORT = Process(
     name=PROCESS,
@@ -22,7 +23,9 @@ REPORT = Process(
     config=Section("report", "report.yaml", ReportRules, report_problems),
     deadline_steps=STEPS,
     human_steps=(HumanStep(SIGN_OFF, SignOffInput, decisions.record_sign_off, decisions.COMMANDS[SIGN_OFF],
-                           may_decide=decisions.may_sign_off),),
+                           may_decide=decisions.may_sign_off),
+                 HumanStep(WRITE_UP, WriteUpInput, decisions.record_write_up, decisions.COMMANDS[WRITE_UP],
+                           may_decide=decisions.may_write_up)),
     automatic_steps=(COMPILE,),
     deployments=(
         Deployment("report", "flows/report.py:report",
@@ -54,6 +57,14 @@ REPORT = Process(
                    "P8 每月信息反馈 monthly feedback — last month's upheld complaints by department, suggestions and "
                    "opinions.",
                    schedule=monthly_schedule("feedback")),
+        # Each agent's work log of the week and of the month before (report.yaml work_log), for the
+        # agent to write up and the supervisors to read.
+        Deployment("weekly-work-logs", "flows/report.py:weekly_work_logs",
+                   "P8 工作日志·周报 weekly work logs — each agent's week from the record, for them to write up.",
+                   schedule=work_log_schedule("week")),
+        Deployment("monthly-work-logs", "flows/report.py:monthly_work_logs",
+                   "P8 工作日志·月报 monthly work logs — each agent's month from the record, for them to write up.",
+                   schedule=work_log_schedule("month")),
     ),
     field_fixes=decisions.FIELD_FIXES,
     commands=decisions.COMMANDS,

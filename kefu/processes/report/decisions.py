@@ -18,7 +18,7 @@ from kefu.core.refusals import InputRefused, unknown_staff
 from kefu.core.rules import Rules, StaffMember
 from kefu.core.store import CaseStore, NewEvent
 from kefu.core.texts import local_time
-from kefu.processes.report import digest, documents, feedback, ledger, registers, satisfaction
+from kefu.processes.report import digest, documents, feedback, ledger, registers, satisfaction, work_log
 from kefu.processes.report.digest import DailyDigest
 from kefu.processes.report.feedback import MonthlyFeedback
 from kefu.processes.report.ledger import OrderLedger
@@ -29,6 +29,7 @@ from kefu.processes.report.statistics import ComplaintStatistics, Period, compil
 from models.case import CaseState, EventType
 from models.records import CaseEvent
 from models.report import (
+    AWAITS,
     COMPILED,
     COMPLAINT_STATISTICS,
     OPENED,
@@ -36,16 +37,22 @@ from models.report import (
     SIGN_OFF,
     SIGNED_OFF,
     SIGNED_OFF_OUTCOME,
+    WORK_LOG,
+    WRITE_UP,
+    WRITTEN_UP,
+    WRITTEN_UP_OUTCOME,
     SignOffInput,
+    WriteUpInput,
     report_of,
 )
 
 FIELD_FIXES = {**SHARED_FIXES, "analysis": "write what the figures show and why",
                "period": "give --from and --to as YYYY-MM-DD, --to on or after --from"}
-COMMANDS = {SIGN_OFF: "kefu report sign-off"}
+COMMANDS = {SIGN_OFF: "kefu report sign-off", WRITE_UP: "kefu report write-up"}
 TITLE = "《顾客投诉分类统计表》 {first} – {last}"
+WORK_LOG_TITLE = "工作日志 {cadence} · {name} {first} – {last}"
 
-step_deadlines = casework.step_deadlines((SIGN_OFF,))
+step_deadlines = casework.step_deadlines((SIGN_OFF, WRITE_UP))
 
 
 def record(store: CaseStore, rules: Rules, case_id: str, decide: Any, also: Any = None) -> CaseState:
@@ -88,29 +95,50 @@ def period_of(state: CaseState) -> Period:
 
 
 def compile_report(store: CaseStore, rules: Rules, case_id: str, out: Path, run_url: str | None = None
-                   ) -> tuple[CaseState, ComplaintStatistics | None]:
-    """Compile the period's statistics from the record, write the files to ``out`` and mail them to
-    the roles report.yaml names (chart inline, workbook attached), in the transaction that records
-    what was compiled; again, nothing more (the files of the first compilation stand)."""
-    from kefu.escalation import mail
-
+                   ) -> CaseState:
+    """Compile the report from the record, write its files to ``out`` and mail them (the
+    statistics to the roles report.yaml names, a work log to its agent), in the transaction that
+    records what was compiled; again, nothing more (the files of the first compilation stand)."""
     state = store.state(case_id)
-    if report_of(state).figures is not None:
-        return state, None
-    stats = compile_statistics(store, rules, period_of(state))
-    files = documents.write(rules, stats, out)
-    settings = rules.report.complaint_statistics
-    recipients = [s for s in rules.department.staff if s.role in settings.recipients and s.active]
+    report = report_of(state)
+    if report.figures is not None:
+        return state
+    if report.report == WORK_LOG:
+        return _compile_work_log(store, rules, state, out, run_url)
+    return _compile_statistics(store, rules, state, out, run_url)
+
+
+def _record_compiled(store: CaseStore, rules: Rules, case_id: str, figures: dict[str, Any], files: dict[str, Path],
+                     recipients: list[StaffMember], send: Any) -> CaseState:
+    """The compilation on the record, with ``send(session, compiled)`` queueing its e-mails in the
+    same transaction: a retried step neither records nor mails twice."""
 
     def decide(current: CaseState) -> list[NewEvent]:
         if report_of(current).figures is not None:
             return []
         return [NewEvent(COMPILED, SYSTEM, clock.now(), {
-            "figures": stats.figures(), "files": [path.name for path in files.values()],
+            "figures": figures, "files": [path.name for path in files.values()],
             "recipients": [s.id for s in recipients]}, idem_key="compiled")]
 
+    return record(store, rules, case_id, decide, also=send)
+
+
+def _due_local(rules: Rules, compiled: CaseState) -> str:
+    deadline = compiled.deadline(compiled.step, 1) if compiled.step else None
+    return local_time(rules, deadline.due_at) if deadline else "-"
+
+
+def _compile_statistics(store: CaseStore, rules: Rules, state: CaseState, out: Path, run_url: str | None
+                        ) -> CaseState:
+    from kefu.escalation import mail
+
+    case_id = state.case_id
+    stats = compile_statistics(store, rules, period_of(state))
+    files = documents.write(rules, stats, out)
+    settings = rules.report.complaint_statistics
+    recipients = [s for s in rules.department.staff if s.role in settings.recipients and s.active]
+
     def send(session: Session, compiled: CaseState) -> None:
-        deadline = compiled.deadline(SIGN_OFF, 1)
         chart = files["chart"].read_bytes()
         attachments = [mail.Attachment(files["chart"].name, "image/png", chart, cid="chart"),
                        mail.Attachment(files["xlsx"].name, registers.XLSX, files["xlsx"].read_bytes())]
@@ -118,13 +146,116 @@ def compile_report(store: CaseStore, rules: Rules, case_id: str, out: Path, run_
             subject, text, html = mail.render_message(
                 rules.directory, settings.templates.mail, recipient=member.model_dump(), s=stats, case_id=case_id,
                 tables=documents.tables(rules, stats), chart_cid="chart", command=f"{COMMANDS[SIGN_OFF]} {case_id}",
-                due_local=local_time(rules, deadline.due_at) if deadline else "-", run_url=run_url,
+                due_local=_due_local(rules, compiled), run_url=run_url,
                 department_name=rules.department.department.name,
                 department_name_en=rules.department.department.name_en)
             mail.enqueue(session, key=f"report:{case_id}:{member.id}", to=[member.email], subject=subject,
                          text=text, html=html, attachments=attachments)
 
-    return record(store, rules, case_id, decide, also=send), stats
+    return _record_compiled(store, rules, case_id, stats.figures(), files, recipients, send)
+
+
+def _compile_work_log(store: CaseStore, rules: Rules, state: CaseState, out: Path, run_url: str | None
+                      ) -> CaseState:
+    report, settings = report_of(state), rules.report.work_log
+    log = work_log.work_log(store, rules, report.agent or "", report.cadence or "week", period_of(state))
+    text = work_log.markdown(rules, log)
+    files = registers.write_register(out, f"work-log-{report.agent}-{log.first}-{log.last}", text,
+                                     work_log.sheets(rules, log))
+    agent = rules.staff_member(report.agent or "")
+    recipients = [agent] if agent is not None and agent.active else []
+
+    def send(session: Session, compiled: CaseState) -> None:
+        registers.enqueue_register(
+            session, rules, f"report:{state.case_id}", [(m.id, m.model_dump()) for m in recipients],
+            settings.templates.mail, text, registers.mailed_files(files), w=log, case_id=state.case_id,
+            cadence=settings.cadences[log.cadence], command=f"{COMMANDS[WRITE_UP]} {state.case_id}",
+            due_local=_due_local(rules, compiled), run_url=run_url)
+
+    return _record_compiled(store, rules, state.case_id, log.figures(settings.listed), files, recipients, send)
+
+
+def open_work_log(store: CaseStore, rules: Rules, agent: str, cadence: str, period: Period) -> CaseState:
+    """``agent``'s work log case for ``period``: one per agent, cadence and period, however often asked."""
+    key = f"{WORK_LOG}:{cadence}:{agent}:{period.first.isoformat()}:{period.last.isoformat()}"
+    existing = find_report(store, key)
+    if existing is not None:
+        return store.state(existing)
+    now = clock.now()
+    title = WORK_LOG_TITLE.format(cadence=rules.report.work_log.cadences[cadence], name=registers.staff_name(
+        rules, agent), first=period.first.isoformat(), last=period.last.isoformat())
+    opened = NewEvent(OPENED, SYSTEM, now, {
+        "report": WORK_LOG, "key": key, "title": title, "period_from": period.first.isoformat(),
+        "period_to": period.last.isoformat(), "owner": agent, "agent": agent, "cadence": cadence})
+    day = now.astimezone(rules.department.department.zone).strftime("%Y%m%d")
+    return store.create(rules.report.case_id_prefix, day, PROCESS, title, [opened], rules.version)
+
+
+def open_work_logs(store: CaseStore, rules: Rules, cadence: str, period: Period) -> list[CaseState]:
+    """The work logs of ``period`` for every active member of the roles report.yaml work_log names."""
+    settings = rules.report.work_log
+    return [open_work_log(store, rules, member.id, cadence, period) for member in rules.department.staff
+            if member.role in settings.roles and member.active]
+
+
+def work_log_markdown(rules: Rules, state: CaseState) -> str:
+    """A work log as compiled (its figures on the record), with the agent's part once written."""
+    report = report_of(state)
+    if report.figures is None:
+        return "（工作日志编制中 being compiled）"
+    write_up = state.decision(WRITE_UP)
+    if write_up is not None:
+        write_up = {**write_up, "at_local": local_time(rules, write_up["at"])}
+    return work_log.markdown(rules, work_log.WorkLog.from_figures(report.figures), write_up)
+
+
+def may_write_up(rules: Rules, state: CaseState, member: StaffMember) -> bool:
+    """A work log is written up by its agent, and by nobody for them."""
+    return member.id == state.owner
+
+
+def _completing(rules: Rules, state: CaseState, kind: str, by: str, done: str) -> StaffMember:
+    """Who completes a report of ``kind`` waiting at its step (report.AWAITS), once it is compiled
+    and not yet ``done``; whether they may is the step's own rule."""
+    step = AWAITS[kind]
+    if state.process != PROCESS or state.kind != kind:
+        raise InputRefused("case_id", f"{state.case_id} is not a {rules.label('kinds', kind)} ({kind}) report",
+                           f"{COMMANDS[step]} takes a report waiting at {step} (kefu case list --step {step})")
+    if state.status == "closed":
+        raise InputRefused("case", f"{state.case_id} is {done} already", "nothing more can be recorded")
+    if state.step != step:
+        raise InputRefused("step", f"{state.case_id} is still being compiled", "wait until its e-mail has gone out")
+    member = rules.staff_member(by)
+    if member is None:
+        raise unknown_staff(by)
+    return member
+
+
+def record_write_up(store: CaseStore, rules: Rules, case_id: str, data: WriteUpInput) -> CaseState:
+    """The agent's summary, special situations and plan; the log, complete, goes to the roles
+    report.yaml work_log.recipients names, in the same transaction; the case closes."""
+    settings = rules.report.work_log
+
+    def decide(state: CaseState) -> list[NewEvent]:
+        member = _completing(rules, state, WORK_LOG, data.by, "written up")
+        if not may_write_up(rules, state, member):
+            raise InputRefused("by", f"{case_id} is {state.owner}'s work log, not {member.id}'s",
+                               f"only {state.owner} writes it up")
+        now = clock.now()
+        return [NewEvent(WRITTEN_UP, data.by, now, {"summary": data.summary, "special": data.special,
+                                                   "plans": data.plans}, idem_key="written-up"),
+                NewEvent(EventType.CLOSED, SYSTEM, now, {"outcome": WRITTEN_UP_OUTCOME}, idem_key="closed")]
+
+    def send(session: Session, written: CaseState) -> None:
+        figures = report_of(written).figures or {}
+        log = work_log.WorkLog.from_figures(figures)
+        members = [s for s in rules.department.staff if s.role in settings.recipients and s.active]
+        registers.enqueue_register(
+            session, rules, f"report:{case_id}:written", [(m.id, m.model_dump()) for m in members],
+            settings.templates.written, work_log_markdown(rules, written), [], w=log, case_id=case_id,
+            cadence=settings.cadences[log.cadence], run_url=None)
+
+    return record(store, rules, case_id, decide, also=send)
 
 
 def may_sign_off(rules: Rules, state: CaseState, member: StaffMember) -> bool:
@@ -135,16 +266,7 @@ def record_sign_off(store: CaseStore, rules: Rules, case_id: str, data: SignOffI
     """The supervisor's analysis and measures (并做数据分析统计，提出改善对策); the report closes."""
 
     def decide(state: CaseState) -> list[NewEvent]:
-        if state.process != PROCESS:
-            raise InputRefused("case_id", f"{case_id} is a {state.process} case, not a report",
-                               "sign off a report case (kefu case list --step sign-off)")
-        if state.status == "closed":
-            raise InputRefused("case", f"{case_id} is signed off already", "nothing more can be recorded")
-        if state.step != SIGN_OFF:
-            raise InputRefused("step", f"{case_id} is still being compiled", "wait until its e-mail has gone out")
-        member = rules.staff_member(data.by)
-        if member is None:
-            raise unknown_staff(data.by)
+        member = _completing(rules, state, COMPLAINT_STATISTICS, data.by, "signed off")
         allowed = rules.report.complaint_statistics.sign_off
         if not may_sign_off(rules, state, member):
             raise InputRefused("by", f"{member.id} ({member.role}) may not sign off a report: it needs one of "
@@ -159,7 +281,9 @@ def record_sign_off(store: CaseStore, rules: Rules, case_id: str, data: SignOffI
 
 
 def form_description(rules: Rules, store: CaseStore, state: CaseState, step: str, round_: int) -> str:
-    """Above the sign-off form: the report itself, as compiled (its figures on the record)."""
+    """Above the form: the report itself, as compiled (its figures on the record)."""
+    if step == WRITE_UP:
+        return work_log_markdown(rules, state)
     report = report_of(state)
     if report.figures is None:
         return "（报表编制中 being compiled）"
@@ -174,7 +298,7 @@ def statistics_from(figures: dict[str, Any]) -> ComplaintStatistics:
                                    "by_channel", "by_department", "upheld", "not_upheld", "unjudged", "steps", "closed",
                                    "mean_handling_hours", "worst_handling_hours", "repeat_customers", "follow_ups",
                                    "callbacks", "satisfaction", "previous")},
-        rounds={int(k): v for k, v in figures["rounds"].items()},
+        rounds={int(k): v for k, v in figures["rounds"].items()}, kpis=figures.get("kpis", {}),
         improvements=[tuple(item) for item in figures["improvements"]])  # type: ignore[misc]
 
 

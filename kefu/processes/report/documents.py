@@ -164,6 +164,12 @@ def workbook(rules: Rules, stats: ComplaintStatistics, chart: bytes) -> bytes:
     sheet.append(["最长处理时长（小时）Worst handling hours", stats.worst_handling_hours if stats.closed else "-"])
     sheet.append(["重复投诉 Repeat customers", stats.repeat_customers])
     sheet.append(["跟进投诉 Follow-ups", stats.follow_ups])
+    if stats.kpis:
+        sheet.append(["订单 Orders", stats.kpis["orders"]])
+        sheet.append(["咨询 Inquiries", stats.kpis["inquiries"]])
+        sheet.append(["转化率 Conversion (%)", "-" if stats.kpis["conversion"] is None else stats.kpis["conversion"]])
+        sheet.append(["投诉率 Complaint rate (%)",
+                      "-" if stats.kpis["complaint_rate"] is None else stats.kpis["complaint_rate"]])
     for table in tables(rules, stats):
         sheet.append([])
         header = [f"{table['zh']} {table['en']}", "数量 Count", "占比 Share"] + (["上期 Previous"] if table.get("previous") else [])

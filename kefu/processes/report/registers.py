@@ -17,7 +17,7 @@ from sqlmodel import Session
 from kefu.core.rules import Rules
 from kefu.core.store import CaseStore
 from models.case import CaseState, RecordedEvent
-from models.records import Case
+from models.records import Case, CaseEvent
 from models.reducer import reduce
 
 if TYPE_CHECKING:
@@ -67,11 +67,14 @@ def cases_between(store: CaseStore, processes: tuple[str, ...], start: datetime,
     """The cases of ``processes`` that something was recorded on in [start, end), oldest first,
     with those events. A case with an event then is open now or closed since ``start`` (the close
     is a case's last event), so the candidates come from the indexed case table, not a scan of
-    the whole event log."""
+    the whole event log; of them, only those with an event in the span are read and folded (each
+    asked through its own events' index), not every case still open."""
+    e = CaseEvent.__table__  # type: ignore[attr-defined]
+    touched = sa.exists().where(e.c.case_id == Case.id, e.c.at >= start, e.c.at < end)
     with Session(store.engine) as session:
         ids = session.execute(sa.select(Case.id).where(
             Case.process.in_(processes), Case.opened_at < end,  # type: ignore[attr-defined]
-            sa.or_(Case.status == "open", Case.closed_at >= start))  # type: ignore[operator]
+            sa.or_(Case.status == "open", Case.closed_at >= start), touched)  # type: ignore[operator]
             .order_by(Case.opened_at, Case.id)).scalars().all()
     days = []
     for case_id, events in store.histories(ids).items():
@@ -125,23 +128,31 @@ def mail_register(store: CaseStore, rules: Rules, name: str, day: date, recipien
     day, or the first of the period, it covers): the Markdown as the text part, rendered to HTML
     for the HTML part, the workbook (and a chart, shown inline) attached; also to the mailbox of
     each of ``departments`` that has one (department.yaml). Returns who it was addressed to."""
-    import markdown as md
-
-    from kefu.escalation import mail
-
     members = [s for s in rules.department.staff if s.role in recipients and s.active]
     addressees = [(m.id, m.model_dump()) for m in members] + [
         (f"dept:{d.id}", {"id": d.id, "name": d.name, "email": d.email})
         for d in rules.department.departments if d.id in departments and d.email]
-    html_body = md.markdown(markdown_text, extensions=["tables"])
     with Session(store.engine) as session, session.begin():
-        for key, recipient in addressees:
-            subject, text, html = mail.render_message(
-                rules.directory, mail_template, recipient=recipient, agenda=markdown_text,
-                agenda_html=html_body, **context)
-            mail.enqueue(session, key=f"{name}:{day.isoformat()}:{key}", to=[recipient["email"]], subject=subject,
-                         text=text, html=html, attachments=attachments or [])
+        enqueue_register(session, rules, f"{name}:{day.isoformat()}", addressees, mail_template, markdown_text,
+                         attachments or [], **context)
     return [key for key, _ in addressees]
+
+
+def enqueue_register(session: Session, rules: Rules, key: str, addressees: list[tuple[str, dict[str, Any]]],
+                     mail_template: str, markdown_text: str, attachments: "list[Attachment]", **context: Any) -> None:
+    """Queue a register's e-mail to each of ``addressees`` ((id, who they are)) in ``session``: the
+    Markdown as the text part, rendered to HTML for the HTML part (outbox key ``<key>:<id>``)."""
+    import markdown as md
+
+    from kefu.escalation import mail
+
+    html_body = md.markdown(markdown_text, extensions=["tables"])
+    for addressee, recipient in addressees:
+        subject, text, html = mail.render_message(
+            rules.directory, mail_template, recipient=recipient, agenda=markdown_text, agenda_html=html_body,
+            **context)
+        mail.enqueue(session, key=f"{key}:{addressee}", to=[recipient["email"]], subject=subject, text=text,
+                     html=html, attachments=attachments)
 
 
 def write_register(out: Path, stem: str, markdown_text: str, sheets: list[Sheet], chart: bytes | None = None

@@ -1,12 +1,13 @@
-"""Replay checks of the reports: kefu compiled the report while it was being compiled, and the
-person who signed it off had a role that may (report.yaml, under the rules of the time)."""
+"""Replay checks of the reports: kefu compiled the report while it was being compiled, the person
+who signed it off had a role that may (report.yaml, under the rules of the time), and a work log
+was written up by its own agent."""
 
 from __future__ import annotations
 
 from kefu.core.identity import SYSTEM
 from kefu.core.verdicts import Context, Divergence
 from models.case import CaseState, RecordedEvent
-from models.report import COMPILE, COMPILED, SIGN_OFF, SIGNED_OFF
+from models.report import COMPILE, COMPILED, SIGN_OFF, SIGNED_OFF, WRITE_UP, WRITTEN_UP
 
 
 def compiled_by_kefu(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
@@ -30,4 +31,13 @@ def signed_off_by_allowed(context: Context, state: CaseState, event: RecordedEve
     return None
 
 
-CHECKS = ((COMPILED, compiled_by_kefu), (SIGNED_OFF, signed_off_by_allowed))
+def written_up_by_its_agent(context: Context, state: CaseState, event: RecordedEvent) -> Divergence | None:
+    """A work log's own part is its agent's: written after the compilation, by nobody else."""
+    if state.step != WRITE_UP:
+        return Divergence(event.seq, event.type, "the step the report waited at", state.step, WRITE_UP)
+    if event.actor != state.owner:
+        return Divergence(event.seq, event.type, "who may write up the work log", state.owner, event.actor)
+    return None
+
+
+CHECKS = ((COMPILED, compiled_by_kefu), (SIGNED_OFF, signed_off_by_allowed), (WRITTEN_UP, written_up_by_its_agent))

@@ -12,11 +12,12 @@ from kefu.core.texts import template_problems
 from kefu.processes.callback.rules import TRIGGERS
 from models.case import EventType
 from models.order import CHASED, CREATED, CREDIT_MOVED, DELAY_RECORDED, LIABILITY_RECORDED
+from models.reducer import FOLDS
 
 if TYPE_CHECKING:
     from kefu.core.rules import Rules
 
-STEPS = ("sign-off",)
+STEPS = ("sign-off", "write-up")
 # An order's events besides its hand-overs, which report.yaml order_ledger.events names.
 LEDGER_EVENTS = (CREATED, CHASED, DELAY_RECORDED, LIABILITY_RECORDED, CREDIT_MOVED, EventType.CLOSED)
 
@@ -36,6 +37,8 @@ class StatisticsRules(Strict):
     recipients: list[str] = Field(min_length=1)  # roles
     sign_off: list[str] = Field(min_length=1)    # roles
     top_improvements: int = Field(10, ge=1, le=100)
+    # The contact kinds that count as inquiries for the conversion rate (complaint.yaml kinds).
+    inquiries: list[str] = Field(min_length=1)
     templates: StatisticsTemplates
 
 
@@ -82,6 +85,27 @@ class FeedbackRules(Strict):
     templates: StatisticsTemplates
 
 
+class WorkLogTemplates(Strict):
+    markdown: str   # the log itself: the dashboard's artifact, the .md file, the write-up form
+    mail: str       # <name>.{subject,txt,html}.j2 of the e-mail asking the agent to write it up
+    written: str    # the one that carries the written-up log to the recipients
+
+
+class WorkLogRules(Strict):
+    roles: list[str] = Field(min_length=1)       # whose work is logged
+    # Which logs kefu keeps, as they are named: week (Monday to Sunday, compiled on ``weekday``)
+    # and month (the calendar month, compiled on ``day_of_month``), each for the one before.
+    cadences: dict[Literal["week", "month"], str] = Field(min_length=1)
+    weekday: int = Field(1, ge=1, le=7)
+    day_of_month: int = Field(1, ge=1, le=28)
+    at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    recipients: list[str] = Field(min_length=1)  # roles who receive the written-up log
+    # The agent's recorded events the log counts, as it names them.
+    events: dict[str, str] = Field(min_length=1)
+    listed: int = Field(200, ge=1, le=5000)      # entries the Markdown lists (the workbook has all)
+    templates: WorkLogTemplates
+
+
 class ReportRules(Strict):
     case_id_prefix: str = Field(pattern=r"^[A-Z]{1,4}$")
     complaint_statistics: StatisticsRules
@@ -90,6 +114,7 @@ class ReportRules(Strict):
     order_ledger: LedgerRules
     satisfaction: SatisfactionRules
     feedback: FeedbackRules
+    work_log: WorkLogRules
 
     @property
     def daily(self) -> dict[str, MorningRules | DigestRules | LedgerRules]:
@@ -127,6 +152,23 @@ def monthly_schedule(section: str) -> "Callable[[Rules], tuple[str, str]]":
     return schedule
 
 
+def work_log_schedule(cadence: str) -> "Callable[[Rules], tuple[str, str] | None]":
+    """(cron, zone) of the work logs of ``cadence`` (report.yaml work_log), in the department's zone;
+    None for a cadence the department does not keep."""
+
+    def schedule(rules: "Rules") -> tuple[str, str] | None:
+        settings = rules.report.work_log
+        hours, minutes = (int(part) for part in settings.at.split(":"))
+        zone = rules.department.department.timezone
+        if cadence not in settings.cadences:
+            return None
+        if cadence == "week":
+            return f"{minutes} {hours} * * {settings.weekday % 7}", zone
+        return f"{minutes} {hours} {settings.day_of_month} * *", zone
+
+    return schedule
+
+
 def _named(key: str, labels: dict[str, str], names: "list[str] | tuple[str, ...]", what: str
            ) -> Iterator[tuple[str, str, str]]:
     """``labels`` name exactly ``names``: none missing (it would show as kefu's own word), none unknown."""
@@ -143,12 +185,16 @@ def report_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     report, roles = rules.report, rules.department.all_roles
     for section, key in (("complaint_statistics", "recipients"), ("complaint_statistics", "sign_off"),
                          *((daily, "recipients") for daily in report.daily), ("satisfaction", "recipients"),
-                         ("feedback", "recipients")):
+                         ("feedback", "recipients"), ("work_log", "roles"), ("work_log", "recipients")):
         for role in getattr(getattr(report, section), key):
             if role not in roles:
                 yield f"{section}.{key}", f"unknown role {role!r}", f"use roles from department.yaml: {roles}"
     # Hand-overs are named by their step's label; an event without a label would be left out.
     yield from _named("order_ledger.events", report.order_ledger.events, LEDGER_EVENTS, "ledger event")
+    for kind in report.complaint_statistics.inquiries:
+        if kind not in rules.complaint.kinds:
+            yield ("complaint_statistics.inquiries", f"unknown kind {kind!r}",
+                   f"use kinds from complaint.yaml: {list(rules.complaint.kinds)}")
     categories = [c.id for c in rules.complaint.categories]
     for category in report.satisfaction.quality_categories:
         if category not in categories:
@@ -157,8 +203,13 @@ def report_problems(rules: "Rules") -> Iterator[tuple[str, str, str]]:
     yield from _named("satisfaction.triggers", report.satisfaction.triggers, TRIGGERS, "callback trigger")
     yield from _named("satisfaction.themes", report.satisfaction.themes,
                       [*rules.callback.improvement_themes, "other"], "improvement theme")
-    for section in ("complaint_statistics", *report.daily, "satisfaction", "feedback"):
+    for event_type in report.work_log.events:
+        if event_type not in FOLDS:
+            yield ("work_log.events", f"{event_type!r} is not an event kefu records",
+                   f"use event types such as {', '.join(sorted(FOLDS)[:6])} …")
+    for section in ("complaint_statistics", *report.daily, "satisfaction", "feedback", "work_log"):
         templates = getattr(report, section).templates
+        mails = [templates.mail] + ([templates.written] if section == "work_log" else [])
         yield from template_problems(rules, [
             (f"{section}.markdown", templates.markdown),
-            *((f"{section}.mail ({part})", f"{templates.mail}.{part}.j2") for part in ("subject", "txt", "html"))])
+            *((f"{section}.mail ({part})", f"{mail}.{part}.j2") for mail in mails for part in ("subject", "txt", "html"))])

@@ -27,6 +27,7 @@ from kefu.processes.complaint import FACTS
 from models.callback import PROCESS as CALLBACK
 from models.callback import callback_of
 from models.complaint import CONTACT, PROCESS, ComplaintFact
+from models.order import PROCESS as ORDER
 from models.records import Case, Deadline
 
 if TYPE_CHECKING:
@@ -107,6 +108,10 @@ class ComplaintStatistics:
     satisfaction: dict[str, int] = field(default_factory=dict)
     improvements: list[tuple[str, str]] = field(default_factory=list)  # (case, measure)
     previous: dict[str, Any] = field(default_factory=dict)  # the period before: from, to, total, complaints, by_category
+    # The supervisor's KPIs (seed 000 第五篇 客服主管 2 负责对转化率,投诉率进行分析与统计): orders and
+    # inquiries received, conversion = orders / inquiries and complaint rate = complaints / orders
+    # in per cent (None where there is nothing to divide by).
+    kpis: dict[str, Any] = field(default_factory=dict)
 
     @property
     def late_steps(self) -> int:
@@ -134,6 +139,7 @@ class ComplaintStatistics:
             "rounds": {str(k): v for k, v in self.rounds.items()}, "repeat_customers": self.repeat_customers,
             "follow_ups": self.follow_ups, "callbacks": self.callbacks, "satisfaction": self.satisfaction,
             "improvements": [list(item) for item in self.improvements], "previous": self.previous,
+            "kpis": self.kpis,
         }
 
 
@@ -241,6 +247,21 @@ def _previous(connection: sa.Connection, rules: Rules, period: Period) -> dict[s
             "by_category": _counts(complaints, "category", [c.id for c in rules.complaint.categories])}
 
 
+def percent(count: int, of: int) -> float | None:
+    """``count`` of ``of`` in per cent to one decimal; None where there is nothing to divide by."""
+    return round(100 * count / of, 1) if of else None
+
+
+def _kpis(connection: sa.Connection, rules: Rules, period: Period, stats: ComplaintStatistics) -> dict[str, Any]:
+    """Conversion (访客寻单转化率: orders per inquiry) and the complaint rate (complaints per order)."""
+    start, end = period.bounds(rules)
+    orders = int(connection.execute(sa.select(sa.func.count()).where(
+        Case.process == ORDER, Case.opened_at >= start, Case.opened_at < end)).scalar_one())  # type: ignore[arg-type]
+    inquiries = sum(stats.by_kind.get(kind, 0) for kind in rules.report.complaint_statistics.inquiries)
+    return {"orders": orders, "inquiries": inquiries, "conversion": percent(orders, inquiries),
+            "complaint_rate": percent(stats.complaints, orders)}
+
+
 def compile_statistics(store: CaseStore, rules: Rules, period: Period) -> ComplaintStatistics:
     """The period's statistics from the record (fact rows missing or behind their cases are made
     first, so a case recorded a moment ago counts)."""
@@ -273,4 +294,5 @@ def compile_statistics(store: CaseStore, rules: Rules, period: Period) -> Compla
         stats.improvements = _improvements(connection, rules, period, rules.report.complaint_statistics.top_improvements)
         stats.callbacks, stats.satisfaction = _satisfaction(store, rules, connection, period)
         stats.previous = _previous(connection, rules, period)
+        stats.kpis = _kpis(connection, rules, period, stats)
     return stats

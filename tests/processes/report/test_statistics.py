@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from audit_cases import _submit, answered_consultation, later, resolved_complaint
 from openpyxl import load_workbook
+from order_cases import new_order
 from people import signed_in
 from sqlmodel import Session, select
 
@@ -148,6 +149,31 @@ def test_every_figure_matches_the_raw_event_record(store, rules, frozen_clock):
     assert stats.rounds == {1: 1}
     assert (stats.callbacks, stats.satisfaction) == (1, {"unsatisfied": 1})
     assert stats.previous["from"] == "2026-10-01" and stats.previous["by_category"] == {"logistics": 2}
+
+
+def test_the_supervisor_kpis_are_conversion_and_complaint_rate_from_the_raw_rows(store, rules, frozen_clock):
+    """Seed 000 第五篇 客服主管岗位职责 2: 负责对转化率,投诉率进行分析与统计 — conversion is the month's
+    orders per inquiry (report.yaml complaint_statistics.inquiries), the complaint rate its
+    complaints per order; with no orders there is no rate, not a division by zero."""
+    department_month(store, rules)
+    assert compile_statistics(store, rules, NOVEMBER).kpis == {
+        "orders": 0, "inquiries": 1, "conversion": 0.0, "complaint_rate": None}
+    for buyer in ("刘贺", "周敏"):
+        new_order(store, rules, buyer=buyer, ship_by="2026-12-10", deliver_by="2026-12-12")
+    kpis = compile_statistics(store, rules, NOVEMBER).kpis
+    start, end = NOVEMBER.bounds(rules)
+    with Session(store.engine) as session:
+        opened = session.exec(select(CaseEvent).where(CaseEvent.seq == 1)).all()
+    in_month = [e for e in opened if start <= e.at < end]
+    orders = sum(e.type == "order.created" for e in in_month)
+    inquiries = sum(e.payload.get("kind") in rules.report.complaint_statistics.inquiries for e in in_month)
+    complaints = sum(e.payload.get("process") == "complaint" for e in in_month
+                     if e.type in ("contact.registered", "complaint.archived"))
+    assert (kpis["orders"], kpis["inquiries"]) == (orders, inquiries) == (2, 1)
+    assert kpis["conversion"] == round(100 * orders / inquiries, 1) == 200.0
+    assert kpis["complaint_rate"] == round(100 * complaints / orders, 1) == 250.0
+    text = documents.markdown(rules, compile_statistics(store, rules, NOVEMBER))
+    assert "转化率 Conversion" in text and "250.0%" in text
 
 
 def test_the_json_figures_are_integers_keyed_by_the_configured_values(store, rules, frozen_clock):
